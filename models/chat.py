@@ -15,7 +15,7 @@ class Conversation(Model):
     account_high: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "models.Account", related_name=False
     )
-    last_message_at = fields.DatetimeField(null=True)
+    last_message_at = fields.DatetimeField(null=True)  # the creation time until a message
     created_at = fields.DatetimeField(auto_now_add=True)
 
     account_low_id: int

@@ -1,0 +1,164 @@
+"""Applying one lifecycle rule to a locked meeting: state, credits, timeline, notifications,
+reminder plan, conference job and live event, all in the caller's transaction.
+
+Participant actions, creations and system actions (S1, S2) all come through `apply_rule`, so
+a rule's effects are written in exactly one place.
+"""
+
+from datetime import datetime, timedelta
+
+from app import clock
+from app.settings import get_settings
+from models import credits, lifecycle
+from models.accounts import Account
+from models.enums import (
+    ConferenceStatus,
+    CreditPaymentStatus,
+    OutboxKind,
+    Party,
+    ReasonKind,
+    ReminderKind,
+)
+from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State
+from models.meetings import Meeting, Reason, Reminder, TimelineEvent
+from models.texts import render
+from resolvers.outbox import notify, record
+
+
+def state_of(meeting: Meeting) -> State:
+    return State(
+        status=meeting.status,
+        approved_by_user=meeting.approved_by_user,
+        approved_by_expert=meeting.approved_by_expert,
+        alt_proposed_by=meeting.alt_proposed_by,
+        credit_status=meeting.credit_status,
+    )
+
+
+async def _move_credits(meeting: Meeting, before: State, after: State) -> None:
+    if after.credit_status is before.credit_status:
+        return
+    price = meeting.price_credits
+    if after.credit_status is CreditPaymentStatus.BLOCKED:
+        await credits.block(meeting.user_id, price, meeting.id)
+    elif after.credit_status is CreditPaymentStatus.RETURNED:
+        await credits.return_blocked(meeting.user_id, price, meeting.id)
+    elif after.credit_status is CreditPaymentStatus.PAID:
+        await credits.capture(meeting.user_id, meeting.expert_id, price, meeting.id)
+
+
+def _set_date(meeting: Meeting, starts_at: datetime) -> None:
+    meeting.starts_at = starts_at
+    meeting.ends_at = starts_at + timedelta(minutes=meeting.length_minutes)
+
+
+def _move_dates(meeting: Meeting, rule: Rule, party: Party | None, new_date: datetime | None,
+                now: datetime) -> datetime | None:
+    """Applies the rule's alternative-date effect; returns the date its events speak of."""
+    if rule.alternative is Alternative.PROPOSE:
+        assert new_date is not None and party is not None
+        meeting.alt_starts_at, meeting.alt_proposed_by, meeting.alt_proposed_at = (
+            new_date, party, now)
+        return new_date
+    if rule.alternative is Alternative.APPLY:
+        assert meeting.alt_starts_at is not None
+        _set_date(meeting, meeting.alt_starts_at)
+    elif rule.alternative is Alternative.REPLACE_DATE:
+        assert new_date is not None
+        _set_date(meeting, new_date)
+    if rule.alternative is not Alternative.KEEP:
+        meeting.alt_starts_at = meeting.alt_proposed_by = meeting.alt_proposed_at = None
+    return meeting.starts_at
+
+
+async def _plan_reminders(meeting: Meeting, plan: ReminderPlan | None) -> None:
+    if plan is None:
+        return
+    # Unsent reminders of any earlier date go; sent ones stay as the record of what was sent.
+    await Reminder.filter(meeting_id=meeting.id, sent_at__isnull=True).delete()
+    if plan is ReminderPlan.PLAN:
+        settings = get_settings()
+        await Reminder.bulk_create([
+            Reminder(meeting_id=meeting.id, kind=kind, starts_at=meeting.starts_at,
+                     due_at=meeting.starts_at - timedelta(minutes=minutes))
+            for kind, minutes in (
+                (ReminderKind.REMINDER, settings.reminder_before_minutes),
+                (ReminderKind.LINK, settings.link_before_minutes),
+            )
+        ])
+
+
+async def _conference(meeting: Meeting, job: ConferenceJob | None) -> None:
+    if job is None:
+        return
+    if job is ConferenceJob.CREATE_OR_MOVE:
+        if meeting.conference_status is not ConferenceStatus.CREATED:
+            meeting.conference_status = ConferenceStatus.PENDING
+            meeting.conference_provider = get_settings().conference_provider
+        await record(OutboxKind.CONFERENCE, {"meeting_id": meeting.id, "op": "create_or_move"})
+    elif meeting.conference_status in (ConferenceStatus.PENDING, ConferenceStatus.CREATED):
+        meeting.conference_status = ConferenceStatus.CANCELLED
+        await record(OutboxKind.CONFERENCE, {"meeting_id": meeting.id, "op": "delete"})
+
+
+async def apply_rule(
+    meeting: Meeting,
+    rule: Rule,
+    party: Party | None,
+    *,
+    new_date: datetime | None = None,
+    reason: Reason | None = None,
+    note: str | None = None,
+    late: bool = False,
+) -> list[TimelineEvent]:
+    now = clock.now()
+    before = state_of(meeting)
+    move = lifecycle.credit_move(rule, late=late,
+                                 late_policy=get_settings().user_late_cancellation)
+    after = lifecycle.next_state(rule, before, move, party)
+    await _move_credits(meeting, before, after)
+    event_date = _move_dates(meeting, rule, party, new_date, now)
+    meeting.status = after.status
+    meeting.approved_by_user = after.approved_by_user
+    meeting.approved_by_expert = after.approved_by_expert
+    meeting.credit_status = after.credit_status
+    if rule.reason is ReasonKind.REJECTION and rule.reason_required:
+        meeting.rejection_reason, meeting.rejection_note = reason, note
+    elif rule.reason is ReasonKind.CANCELLATION:
+        meeting.cancellation_reason, meeting.cancellation_note = reason, note
+    await _plan_reminders(meeting, rule.reminders)
+    await _conference(meeting, rule.conference)
+    meeting.version += 1
+    await meeting.save()
+
+    # One insert per event (at most two): the live event needs their ids.
+    events = [
+        await TimelineEvent.create(meeting_id=meeting.id, kind=e.kind, label=e.label, at=now,
+                                   actor=party, starts_at=event_date, reason=reason, note=note)
+        for e in rule.events
+    ]
+
+    if rule.notify is not None:
+        await _notify_parties(meeting, rule, party)
+    await record(OutboxKind.MEETING_CHANGED, {
+        "meeting_id": meeting.id,
+        "version": meeting.version,
+        "event_id": events[-1].id if events else None,
+        "account_ids": [meeting.user_id, meeting.expert_id],
+    })
+    return events
+
+
+async def _notify_parties(meeting: Meeting, rule: Rule, party: Party | None) -> None:
+    assert rule.notify is not None
+    accounts = {a.id: a for a in await Account.filter(id__in=[meeting.user_id,
+                                                               meeting.expert_id])}
+    user, expert = accounts[meeting.user_id], accounts[meeting.expert_id]
+    recipients = [(user, expert), (expert, user)] if party is None else (
+        [(expert, user)] if party is Party.USER else [(user, expert)])
+    when = meeting.alt_starts_at or meeting.starts_at
+    for recipient, other in recipients:
+        title, body = render(rule.notify, other=other.display_name, when=when,
+                             timezone=recipient.timezone,
+                             cancelled_by_expert=party is Party.EXPERT)
+        await notify(recipient.id, rule.notify, title, body, meeting.id)

@@ -1,0 +1,35 @@
+"""Writing side effects into the outbox, inside the caller's transaction (SPEC §4 "Nothing is
+lost"). Delivery happens after commit (subscriptions/, workers/)."""
+
+from typing import Any
+
+from app import clock
+from models.enums import NotificationKind, OutboxKind
+from models.notifications import Notification
+from models.outbox import OutboxEntry
+
+
+async def record(kind: OutboxKind, payload: dict[str, Any]) -> OutboxEntry:
+    return await OutboxEntry.create(kind=kind, payload=payload, created_at=clock.now())
+
+
+async def notify(
+    recipient_id: int,
+    kind: NotificationKind,
+    title: str,
+    body: str,
+    meeting_id: int | None = None,
+) -> Notification:
+    notification = await Notification.create(
+        recipient_id=recipient_id,
+        kind=kind,
+        title=title,
+        body=body,
+        meeting_id=meeting_id,
+        created_at=clock.now(),
+    )
+    await record(
+        OutboxKind.NOTIFICATION,
+        {"notification_id": notification.id, "recipient_id": recipient_id},
+    )
+    return notification

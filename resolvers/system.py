@@ -1,0 +1,61 @@
+"""The system's own actions (SPEC §4 S1, S2), run by the worker's sweeps or `meetings sweep`.
+
+Each meeting is handled in its own transaction and re-checked under its row lock, so that
+sweeps on several workers, or a sweep racing a participant, apply each change once.
+"""
+
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from app import clock
+from models import lifecycle
+from models.enums import MeetingStatus
+from models.lifecycle import SystemAction
+from models.meetings import Meeting
+from resolvers.effects import apply_rule, state_of
+
+BATCH = 500
+
+
+async def _run(action: SystemAction, ids: list[int], due: "Due") -> int:
+    rule = lifecycle.system_rule(action)
+    done = 0
+    for meeting_id in ids:
+        async with in_transaction():
+            meeting = await Meeting.select_for_update().get_or_none(id=meeting_id)
+            if meeting is None or not rule.when(state_of(meeting)) or not due(meeting):
+                continue
+            await apply_rule(meeting, rule, None)
+            done += 1
+    return done
+
+
+class Due:
+    def __init__(self, action: SystemAction, now: datetime) -> None:
+        self.action, self.now = action, now
+
+    def __call__(self, meeting: Meeting) -> bool:
+        moment = meeting.ends_at if self.action is SystemAction.COMPLETE else meeting.starts_at
+        return moment <= self.now
+
+
+async def complete_ended(now: datetime | None = None) -> int:
+    """S1: AGREED meetings that have ended become COMPLETED and their credits are captured."""
+    now = now or clock.now()
+    ids = await Meeting.filter(status=MeetingStatus.AGREED, ends_at__lte=now).order_by(
+        "ends_at").limit(BATCH).values_list("id", flat=True)
+    return await _run(SystemAction.COMPLETE, list(ids), Due(SystemAction.COMPLETE, now))
+
+
+async def expire_started(now: datetime | None = None) -> int:
+    """S2: AWAITING_APPROVAL meetings whose start has passed expire; blocked credits return."""
+    now = now or clock.now()
+    ids = await Meeting.filter(
+        status=MeetingStatus.AWAITING_APPROVAL, starts_at__lte=now
+    ).order_by("starts_at").limit(BATCH).values_list("id", flat=True)
+    return await _run(SystemAction.EXPIRE, list(ids), Due(SystemAction.EXPIRE, now))
+
+
+async def sweep(now: datetime | None = None) -> dict[str, int]:
+    return {"completed": await complete_ended(now), "expired": await expire_started(now)}

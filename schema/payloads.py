@@ -1,0 +1,83 @@
+"""Mutation payloads: the result, `errors` (domain failures) and `warnings`."""
+
+import strawberry
+
+from models.errors import DomainError
+from schema import enums
+from schema.types import (
+    Availability,
+    Conversation,
+    CreditBalance,
+    ExpertProfile,
+    ExpertService,
+    Meeting,
+    Message,
+)
+
+
+@strawberry.type
+class UserError:
+    code: enums.ErrorCode
+    message: str
+    field: str | None = strawberry.field(description=(
+        "Input field path, e.g. 'startsAt', when the error is about one field."))
+
+    @classmethod
+    def of(cls, error: DomainError) -> "UserError":
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+@strawberry.type
+class Warning:
+    code: enums.WarningCode
+    message: str
+    conflicting_meetings: list[Meeting]
+
+
+@strawberry.type
+class MeetingPayload:
+    meeting: Meeting | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+    warnings: list[Warning] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class AvailabilityPayload:
+    availability: Availability | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ExpertServicePayload:
+    service: ExpertService | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ExpertProfilePayload:
+    profile: ExpertProfile | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CreditsPayload:
+    balance: CreditBalance | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class ConversationPayload:
+    conversation: Conversation | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MessagePayload:
+    message: Message | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    unread_count: int
+    errors: list[UserError] = strawberry.field(default_factory=list)

@@ -1,0 +1,627 @@
+"""Object types. Each wraps its model row (`row`, private) and resolves relations through the
+request's DataLoaders. No lifecycle rules here: availableActions asks models/lifecycle.py."""
+
+from datetime import timedelta
+
+import strawberry
+from strawberry.types import Info as _Info
+
+from models import accounts as am
+from models import availability as av
+from models import chat as cm
+from models import freetime, lifecycle
+from models import ledger as lm
+from models import meetings as mm
+from models import notifications as nm
+from resolvers.context import Context
+from resolvers.effects import state_of
+from schema import enums
+from schema.pagination import PageInfo
+from schema.scalars import DateTime, to_global_id
+
+Info = _Info[Context, None]
+
+
+@strawberry.interface
+class Node:
+    id: strawberry.ID
+
+
+@strawberry.type
+class Skill:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def of(cls, row: am.Skill) -> "Skill":
+        return cls(id=to_global_id("Skill", row.id), name=row.name)
+
+
+@strawberry.type
+class CreditBalance:
+    available: int
+    blocked: int
+
+
+@strawberry.type
+class WeeklyRule:
+    weekday: enums.Weekday
+    start_time: str = strawberry.field(description="Local time in the expert's time zone, HH:MM.")
+    end_time: str
+
+
+@strawberry.type
+class FreeDate:
+    id: strawberry.ID
+    starts_at: DateTime
+    ends_at: DateTime
+
+
+@strawberry.type
+class BlockedDate:
+    id: strawberry.ID
+    starts_at: DateTime
+    ends_at: DateTime
+
+
+@strawberry.type
+class Availability:
+    timezone: str
+    expert_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def weekly_rules(self) -> list[WeeklyRule]:
+        rows = await av.WeeklyRuleRow.filter(expert_id=self.expert_id).order_by(
+            "weekday", "start_minute")
+        return [WeeklyRule(weekday=enums.Weekday(r.weekday),
+                           start_time=freetime.format_hhmm(r.start_minute),
+                           end_time=freetime.format_hhmm(r.end_minute)) for r in rows]
+
+    @strawberry.field
+    async def free_dates(self) -> list[FreeDate]:
+        rows = await av.FreeDate.filter(expert_id=self.expert_id).order_by("starts_at")
+        return [FreeDate(id=to_global_id("FreeDate", r.id), starts_at=r.starts_at,
+                         ends_at=r.ends_at) for r in rows]
+
+    @strawberry.field
+    async def blocked_dates(self) -> list[BlockedDate]:
+        rows = await av.BlockedDate.filter(expert_id=self.expert_id).order_by("starts_at")
+        return [BlockedDate(id=to_global_id("BlockedDate", r.id), starts_at=r.starts_at,
+                            ends_at=r.ends_at) for r in rows]
+
+
+@strawberry.type
+class ExpertService(Node):
+    row: strawberry.Private[am.ExpertService]
+
+    @classmethod
+    def of(cls, row: am.ExpertService) -> "ExpertService":
+        return cls(id=to_global_id("ExpertService", row.id), row=row)
+
+    @strawberry.field
+    async def expert(self, info: Info) -> "Account":
+        return Account.of(await info.context.loaders.account.load(self.row.expert_id))
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def description(self) -> str | None:
+        return self.row.description
+
+    @strawberry.field
+    async def skills(self, info: Info) -> list[Skill]:
+        return [Skill.of(s) for s in await info.context.loaders.service_skills.load(self.row.id)]
+
+    @strawberry.field
+    def length_minutes(self) -> int:
+        return self.row.length_minutes
+
+    @strawberry.field
+    def price_credits(self) -> int:
+        return self.row.price_credits
+
+    @strawberry.field
+    def active(self) -> bool:
+        return self.row.active
+
+
+@strawberry.type
+class ExpertProfile:
+    row: strawberry.Private[am.ExpertProfile]
+
+    @strawberry.field
+    def headline(self) -> str | None:
+        return self.row.headline
+
+    @strawberry.field
+    async def skills(self, info: Info) -> list[Skill]:
+        return [Skill.of(s) for s in await info.context.loaders.profile_skills.load(self.row.id)]
+
+    @strawberry.field
+    async def services(self, info: Info) -> list[ExpertService]:
+        rows = await info.context.loaders.services_of.load(self.row.account_id)
+        return [ExpertService.of(s) for s in rows]
+
+    @strawberry.field
+    def availability(self) -> Availability:
+        return Availability(timezone=self.row.availability_timezone,
+                            expert_id=self.row.account_id)
+
+
+@strawberry.type
+class Account(Node):
+    row: strawberry.Private[am.Account]
+
+    @classmethod
+    def of(cls, row: am.Account | None) -> "Account":
+        assert row is not None
+        return cls(id=to_global_id("Account", row.id), row=row)
+
+    @strawberry.field
+    def display_name(self) -> str:
+        return self.row.display_name
+
+    @strawberry.field
+    def timezone(self) -> str:
+        return self.row.timezone
+
+    @strawberry.field
+    async def is_expert(self, info: Info) -> bool:
+        return await info.context.loaders.profile.load(self.row.id) is not None
+
+    @strawberry.field
+    async def expert_profile(self, info: Info) -> ExpertProfile | None:
+        profile = await info.context.loaders.profile.load(self.row.id)
+        return ExpertProfile(row=profile) if profile else None
+
+
+@strawberry.type
+class Reason:
+    code: str
+    label: str
+    kind: enums.ReasonKind
+
+    @classmethod
+    def of(cls, row: mm.Reason) -> "Reason":
+        return cls(code=row.code, label=row.label, kind=row.kind)
+
+
+async def _reason(info: Info, reason_id: int | None) -> Reason | None:
+    if reason_id is None:
+        return None
+    row = await info.context.loaders.reason.load(reason_id)
+    return Reason.of(row) if row else None
+
+
+@strawberry.type
+class TimelineEvent:
+    row: strawberry.Private[mm.TimelineEvent]
+    id: strawberry.ID
+
+    @classmethod
+    def of(cls, row: mm.TimelineEvent) -> "TimelineEvent":
+        return cls(id=to_global_id("TimelineEvent", row.id), row=row)
+
+    @strawberry.field
+    def kind(self) -> enums.TimelineEventKind:
+        return self.row.kind
+
+    @strawberry.field(description="Human-readable label, e.g. 'Expert Approval'.")
+    def label(self) -> str:
+        return self.row.label
+
+    @strawberry.field
+    def at(self) -> DateTime:
+        return self.row.at
+
+    @strawberry.field(description="Null for events the system records by itself.")
+    def actor(self) -> enums.Party | None:
+        return self.row.actor
+
+    @strawberry.field
+    def starts_at(self) -> DateTime | None:
+        return self.row.starts_at
+
+    @strawberry.field
+    async def reason(self, info: Info) -> Reason | None:
+        return await _reason(info, self.row.reason_id)
+
+    @strawberry.field
+    def note(self) -> str | None:
+        return self.row.note
+
+
+@strawberry.type
+class AlternativeDate:
+    starts_at: DateTime
+    ends_at: DateTime
+    proposed_by: enums.Party
+    proposed_at: DateTime
+
+
+@strawberry.type
+class Conference:
+    provider: str
+    status: enums.ConferenceStatus
+    join_url: str | None
+
+
+@strawberry.type
+class CancellationPolicy:
+    is_late: bool = strawberry.field(description=(
+        "True when a cancellation now needs acknowledgeLateCancellation "
+        "(under 48 h before start)."))
+    late_from: DateTime = strawberry.field(description=(
+        "The moment from which a cancellation is late: startsAt minus the late window (48 h)."))
+
+
+@strawberry.type
+class Meeting(Node):
+    row: strawberry.Private[mm.Meeting]
+
+    @classmethod
+    def of(cls, row: mm.Meeting) -> "Meeting":
+        return cls(id=to_global_id("Meeting", row.id), row=row)
+
+    def _viewer_party(self, info: Info) -> enums.Party:
+        party = self.row.party_of(info.context.viewer.id)
+        assert party is not None, "meetings are only resolved for their participants"
+        return party
+
+    @strawberry.field
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field
+    def status(self) -> enums.MeetingStatus:
+        return self.row.status
+
+    @strawberry.field
+    async def user(self, info: Info) -> Account:
+        return Account.of(await info.context.loaders.account.load(self.row.user_id))
+
+    @strawberry.field
+    async def expert(self, info: Info) -> Account:
+        return Account.of(await info.context.loaders.account.load(self.row.expert_id))
+
+    @strawberry.field
+    async def service(self, info: Info) -> ExpertService:
+        row = await info.context.loaders.service.load(self.row.service_id)
+        assert row is not None
+        return ExpertService.of(row)
+
+    @strawberry.field
+    async def skill(self, info: Info) -> Skill:
+        row = await info.context.loaders.skill.load(self.row.skill_id)
+        assert row is not None
+        return Skill.of(row)
+
+    @strawberry.field
+    def starts_at(self) -> DateTime:
+        return self.row.starts_at
+
+    @strawberry.field
+    def ends_at(self) -> DateTime:
+        return self.row.ends_at
+
+    @strawberry.field
+    def length_minutes(self) -> int:
+        return self.row.length_minutes
+
+    @strawberry.field
+    def price_credits(self) -> int:
+        return self.row.price_credits
+
+    @strawberry.field
+    def credit_payment_status(self) -> enums.CreditPaymentStatus:
+        return self.row.credit_status
+
+    @strawberry.field
+    def approved_by_user(self) -> bool:
+        return self.row.approved_by_user
+
+    @strawberry.field
+    def approved_by_expert(self) -> bool:
+        return self.row.approved_by_expert
+
+    @strawberry.field
+    def awaiting_response_from(self) -> enums.Party | None:
+        return lifecycle.awaiting_response_from(state_of(self.row))
+
+    @strawberry.field
+    def alternative(self) -> AlternativeDate | None:
+        row = self.row
+        if row.alt_starts_at is None or row.alt_proposed_by is None:
+            return None
+        return AlternativeDate(
+            starts_at=row.alt_starts_at,
+            ends_at=row.alt_starts_at + timedelta(minutes=row.length_minutes),
+            proposed_by=row.alt_proposed_by,
+            proposed_at=row.alt_proposed_at or row.updated_at,
+        )
+
+    @strawberry.field
+    def created_by(self) -> enums.Party:
+        return self.row.created_by
+
+    @strawberry.field(description="The viewer's side in this meeting.")
+    def viewer_role(self, info: Info) -> enums.Party:
+        return self._viewer_party(info)
+
+    @strawberry.field(description="What the viewer may do now, per the lifecycle rules.")
+    def available_actions(self, info: Info) -> list[enums.MeetingAction]:
+        from app import clock
+
+        if clock.now() >= self.row.starts_at:
+            return []
+        return lifecycle.available_actions(self._viewer_party(info), state_of(self.row))
+
+    @strawberry.field(description=(
+        "The viewer's AGREED meetings that overlap this one (or its pending alternative)."))
+    async def conflicts(self, info: Info) -> list["Meeting"]:
+        from resolvers.meetings import agreed_overlapping
+
+        row = self.row
+        found: dict[int, mm.Meeting] = {}
+        intervals = [(row.starts_at, row.ends_at)]
+        if row.alt_starts_at is not None:
+            intervals.append((row.alt_starts_at, row.alt_ends_at() or row.alt_starts_at))
+        for start, end in intervals:
+            for m in await agreed_overlapping(info.context.viewer.id, start, end, row.id):
+                found[m.id] = m
+        return [Meeting.of(m) for m in sorted(found.values(), key=lambda m: m.starts_at)]
+
+    @strawberry.field
+    def cancellation_policy(self, info: Info) -> CancellationPolicy:
+        from app import clock
+
+        hours = info.context.settings.late_cancellation_hours
+        return CancellationPolicy(
+            is_late=lifecycle.is_late(self.row.starts_at, clock.now(), hours),
+            late_from=self.row.starts_at - timedelta(hours=hours),
+        )
+
+    @strawberry.field
+    async def rejection_reason(self, info: Info) -> Reason | None:
+        return await _reason(info, self.row.rejection_reason_id)
+
+    @strawberry.field
+    async def cancellation_reason(self, info: Info) -> Reason | None:
+        return await _reason(info, self.row.cancellation_reason_id)
+
+    @strawberry.field
+    def conference(self) -> Conference | None:
+        row = self.row
+        if row.conference_status is None:
+            return None
+        return Conference(provider=row.conference_provider or "", status=row.conference_status,
+                          join_url=row.conference_join_url)
+
+    @strawberry.field
+    async def timeline(self, info: Info) -> list[TimelineEvent]:
+        return [TimelineEvent.of(e) for e in await info.context.loaders.timeline.load(self.row.id)]
+
+    @strawberry.field
+    async def conversation(self, info: Info) -> "Conversation | None":
+        pair = tuple(sorted((self.row.user_id, self.row.expert_id)))
+        row = await info.context.loaders.conversation.load(pair)  # type: ignore[arg-type]
+        return Conversation.of(row) if row else None
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> DateTime:
+        return self.row.updated_at
+
+
+@strawberry.type
+class MeetingEdge:
+    cursor: str
+    node: Meeting
+
+
+@strawberry.type
+class MeetingConnection:
+    edges: list[MeetingEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class CreditEntry(Node):
+    row: strawberry.Private[lm.CreditEntry]
+
+    @strawberry.field
+    def kind(self) -> enums.CreditEntryKind:
+        return self.row.kind
+
+    @strawberry.field
+    def available_delta(self) -> int:
+        return self.row.available_delta
+
+    @strawberry.field
+    def blocked_delta(self) -> int:
+        return self.row.blocked_delta
+
+    @strawberry.field
+    async def meeting(self, info: Info) -> Meeting | None:
+        return await visible_meeting(info, self.row.meeting_id)
+
+    @strawberry.field(description="The grant's idempotency reference, for GRANT entries.")
+    def reference(self) -> str | None:
+        return self.row.reference
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row.created_at
+
+
+@strawberry.type
+class CreditEntryEdge:
+    cursor: str
+    node: CreditEntry
+
+
+@strawberry.type
+class CreditEntryConnection:
+    edges: list[CreditEntryEdge]
+    page_info: PageInfo
+
+
+async def visible_meeting(info: Info, meeting_id: int | None) -> Meeting | None:
+    if meeting_id is None:
+        return None
+    row = await info.context.loaders.meeting.load(meeting_id)
+    if row is None or row.party_of(info.context.viewer.id) is None:
+        return None
+    return Meeting.of(row)
+
+
+@strawberry.type
+class Notification(Node):
+    row: strawberry.Private[nm.Notification]
+
+    @strawberry.field
+    def kind(self) -> enums.NotificationKind:
+        return self.row.kind
+
+    @strawberry.field
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.row.body
+
+    @strawberry.field
+    async def meeting(self, info: Info) -> Meeting | None:
+        return await visible_meeting(info, self.row.meeting_id)
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row.created_at
+
+    @strawberry.field
+    def read_at(self) -> DateTime | None:
+        return self.row.read_at
+
+
+@strawberry.type
+class NotificationEdge:
+    cursor: str
+    node: Notification
+
+
+@strawberry.type
+class NotificationConnection:
+    edges: list[NotificationEdge]
+    page_info: PageInfo
+    unread_count: int
+
+
+@strawberry.type
+class Message(Node):
+    row: strawberry.Private[cm.Message]
+
+    @classmethod
+    def of(cls, row: cm.Message) -> "Message":
+        return cls(id=to_global_id("Message", row.id), row=row)
+
+    @strawberry.field
+    def kind(self) -> enums.MessageKind:
+        return self.row.kind
+
+    @strawberry.field
+    async def author(self, info: Info) -> Account:
+        return Account.of(await info.context.loaders.account.load(self.row.author_id))
+
+    @strawberry.field
+    def body(self) -> str:
+        return self.row.body
+
+    @strawberry.field
+    async def meeting(self, info: Info) -> Meeting | None:
+        return await visible_meeting(info, self.row.meeting_id)
+
+    @strawberry.field
+    def created_at(self) -> DateTime:
+        return self.row.created_at
+
+
+@strawberry.type
+class MessageEdge:
+    cursor: str
+    node: Message
+
+
+@strawberry.type
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class Conversation(Node):
+    row: strawberry.Private[cm.Conversation]
+
+    @classmethod
+    def of(cls, row: cm.Conversation) -> "Conversation":
+        return cls(id=to_global_id("Conversation", row.id), row=row)
+
+    @strawberry.field
+    async def participants(self, info: Info) -> list[Account]:
+        rows = await info.context.loaders.account.load_many(list(self.row.participant_ids))
+        return [Account.of(r) for r in rows]
+
+    @strawberry.field(description="Newest first.")
+    async def messages(self, info: Info, first: int | None = 20,
+                       after: str | None = None) -> MessageConnection:
+        from resolvers.queries import message_page
+
+        return await message_page(self.row.id, first, after)
+
+    @strawberry.field
+    async def meetings(self, info: Info) -> list[Meeting]:
+        low, high = self.row.participant_ids
+        from tortoise.expressions import Q
+
+        rows = await mm.Meeting.filter(
+            Q(user_id=low, expert_id=high) | Q(user_id=high, expert_id=low)
+        ).order_by("starts_at", "id")
+        return [Meeting.of(r) for r in rows]
+
+
+@strawberry.type
+class TimeSlot:
+    starts_at: DateTime
+    ends_at: DateTime
+
+
+@strawberry.type
+class Viewer:
+    row: strawberry.Private[am.Account]
+
+    @strawberry.field
+    def account(self) -> Account:
+        return Account.of(self.row)
+
+    @strawberry.field(description="Only the viewer sees their own credits.")
+    async def credits(self) -> CreditBalance:
+        fresh = await am.Account.get(id=self.row.id)
+        return CreditBalance(available=fresh.credits_available, blocked=fresh.credits_blocked)
+
+    @strawberry.field(description="The viewer's credit ledger, newest first.")
+    async def credit_ledger(self, first: int | None = 20,
+                            after: str | None = None) -> CreditEntryConnection:
+        from resolvers.queries import ledger_page
+
+        return await ledger_page(self.row.id, first, after)
+
+    @strawberry.field
+    def is_admin(self) -> bool:
+        return self.row.is_admin
+
