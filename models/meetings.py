@@ -53,17 +53,17 @@ class Meeting(Model):
     approved_by_expert = fields.BooleanField(default=False)
     created_by = fields.CharEnumField(Party, max_length=8)
     alt_starts_at = fields.DatetimeField(null=True)
-    alt_proposed_by = fields.CharEnumField(Party, max_length=8, null=True)
+    alt_proposed_by: Party | None = fields.CharEnumField(Party, max_length=8, null=True)  # type: ignore[assignment]
     alt_proposed_at = fields.DatetimeField(null=True)
     credit_status = fields.CharEnumField(CreditPaymentStatus, max_length=16)
     rejection_reason: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Reason", related_name=False, null=True
     )
-    rejection_note = fields.TextField(null=True)
+    rejection_note: str | None = fields.TextField(null=True)
     cancellation_reason: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "models.Reason", related_name=False, null=True
     )
-    cancellation_note = fields.TextField(null=True)
+    cancellation_note: str | None = fields.TextField(null=True)
     conference_provider = fields.CharField(max_length=32, null=True)
     conference_status = fields.CharEnumField(ConferenceStatus, max_length=16, null=True)
     conference_join_url = fields.CharField(max_length=1024, null=True)

@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -152,7 +153,10 @@ def _check_ranges(ranges: Sequence[tuple[datetime, datetime]]) -> None:
                               f"input[{i}].endsAt")
 
 
-async def add_dates(account: Account, model: type[FreeDate] | type[BlockedDate],
+DateRow = TypeVar("DateRow", FreeDate, BlockedDate)
+
+
+async def add_dates(account: Account, model: type[DateRow],
                     ranges: Sequence[tuple[datetime, datetime]]) -> None:
     _check_ranges(ranges)
     async with in_transaction():
@@ -161,7 +165,7 @@ async def add_dates(account: Account, model: type[FreeDate] | type[BlockedDate],
                                  for s, e in ranges])
 
 
-async def remove_dates(account: Account, model: type[FreeDate] | type[BlockedDate],
+async def remove_dates(account: Account, model: type[DateRow],
                        ids: Sequence[int | None]) -> None:
     async with in_transaction():
         known = set(await model.filter(expert_id=account.id,

@@ -5,6 +5,7 @@ sweeps on several workers, or a sweep racing a participant, apply each change on
 """
 
 from datetime import datetime
+from typing import cast
 
 from tortoise.transactions import in_transaction
 
@@ -45,7 +46,7 @@ async def complete_ended(now: datetime | None = None) -> int:
     now = now or clock.now()
     ids = await Meeting.filter(status=MeetingStatus.AGREED, ends_at__lte=now).order_by(
         "ends_at").limit(BATCH).values_list("id", flat=True)
-    return await _run(SystemAction.COMPLETE, list(ids), Due(SystemAction.COMPLETE, now))
+    return await _run(SystemAction.COMPLETE, cast(list[int], ids), Due(SystemAction.COMPLETE, now))
 
 
 async def expire_started(now: datetime | None = None) -> int:
@@ -54,7 +55,7 @@ async def expire_started(now: datetime | None = None) -> int:
     ids = await Meeting.filter(
         status=MeetingStatus.AWAITING_APPROVAL, starts_at__lte=now
     ).order_by("starts_at").limit(BATCH).values_list("id", flat=True)
-    return await _run(SystemAction.EXPIRE, list(ids), Due(SystemAction.EXPIRE, now))
+    return await _run(SystemAction.EXPIRE, cast(list[int], ids), Due(SystemAction.EXPIRE, now))
 
 
 async def sweep(now: datetime | None = None) -> dict[str, int]:

@@ -1,23 +1,33 @@
-"""GraphQL enums, built from the domain's enums so that the two never drift."""
+"""GraphQL enums. The domain's enums are registered as they are, so names never drift."""
 
 from enum import Enum
 
 import strawberry
 
-from models import enums as domain
-from models.errors import ErrorCode as DomainErrorCode
+from models.enums import (
+    ConferenceStatus,
+    CreditEntryKind,
+    CreditPaymentStatus,
+    MeetingAction,
+    MeetingStatus,
+    MessageKind,
+    NotificationKind,
+    Party,
+    ReasonKind,
+    TimelineEventKind,
+)
+from models.errors import ErrorCode
 
-Party = strawberry.enum(domain.Party, name="Party")
-MeetingStatus = strawberry.enum(domain.MeetingStatus, name="MeetingStatus")
-CreditPaymentStatus = strawberry.enum(domain.CreditPaymentStatus, name="CreditPaymentStatus")
-ConferenceStatus = strawberry.enum(domain.ConferenceStatus, name="ConferenceStatus")
-ReasonKind = strawberry.enum(domain.ReasonKind, name="ReasonKind")
-MeetingAction = strawberry.enum(domain.MeetingAction, name="MeetingAction")
-TimelineEventKind = strawberry.enum(domain.TimelineEventKind, name="TimelineEventKind")
-NotificationKind = strawberry.enum(domain.NotificationKind, name="NotificationKind")
-CreditEntryKind = strawberry.enum(domain.CreditEntryKind, name="CreditEntryKind")
-MessageKind = strawberry.enum(domain.MessageKind, name="MessageKind")
-ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+for _enum in (Party, MeetingStatus, CreditPaymentStatus, ConferenceStatus, ReasonKind,
+              MeetingAction, TimelineEventKind, NotificationKind, CreditEntryKind, MessageKind,
+              ErrorCode):
+    strawberry.enum(_enum)
+
+__all__ = [
+    "ConferenceStatus", "CreditEntryKind", "CreditPaymentStatus", "ErrorCode", "MeetingAction",
+    "MeetingRole", "MeetingStatus", "MessageKind", "NotificationKind", "Party", "ReasonKind",
+    "TimelineEventKind", "WarningCode", "Weekday",
+]
 
 
 @strawberry.enum

@@ -3,7 +3,6 @@
 import base64
 import binascii
 from datetime import UTC, datetime
-from typing import NewType
 
 import strawberry
 
@@ -29,8 +28,9 @@ def _serialize_datetime(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-DateTime = strawberry.scalar(
-    NewType("DateTime", datetime),
+# Fields are annotated with `DateTime` (plain datetime); the schema maps it to this scalar.
+DateTime = datetime
+DATETIME_SCALAR = strawberry.scalar(
     name="DateTime",
     description=(
         "ISO-8601 date and time with a UTC offset, e.g. 2026-12-01T09:30:00+01:00. "

@@ -1,16 +1,21 @@
-"""Builds the Schema. Extensions are instances built once, so caches survive across requests
-(a rule built per request defeats the validation cache: 817 vs 3,993 requests/s measured)."""
+"""Builds the Schema. The parse and validation caches live at module level in Strawberry, so
+the per-request extension factories share them. Validation rules (depth, aliases) must be
+built once: a rule built per request defeats the validation cache (817 vs 3,993 requests/s
+measured)."""
 
 import logging
+from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 
 from schema import types as t
 from schema.errors import InvalidValue, PublicError
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import DATETIME_SCALAR
 
 log = logging.getLogger("meetings.errors")
 
@@ -27,13 +32,14 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
         types=[t.Meeting, t.Account, t.ExpertService, t.CreditEntry, t.Notification, t.Message,
                t.Conversation],
         extensions=[
-            ParserCache(maxsize=1024),
-            ValidationCache(maxsize=1024),
-            MaskErrors(should_mask_error=_should_mask,
-                       error_message="Unexpected server error."),
+            lambda: ParserCache(maxsize=1024),
+            lambda: ValidationCache(maxsize=1024),
+            lambda: MaskErrors(should_mask_error=_should_mask,
+                               error_message="Unexpected server error."),
         ],
     )
 
