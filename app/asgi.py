@@ -7,14 +7,17 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from app import auth, db
 from app.settings import Settings, get_settings
 from resolvers.context import Context
 from schema.schema import schema
+from subscriptions.bus import bus_for, use_bus
+from subscriptions.relay import Relay, use_relay
 
 
 class MeetingsGraphQL(GraphQL[Context, None]):
@@ -28,18 +31,29 @@ class MeetingsGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context = Context(settings=self.settings, request=request, response=response)
-        header = request.headers.get("authorization") if hasattr(request, "headers") else None
+        await self._authenticate(context, request.headers.get("authorization"))
+        return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        # WebSocket clients send the token in the connection_init payload (SPEC §9).
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        header = params.get("authorization") or params.get("Authorization")
+        if header:
+            await self._authenticate(context, str(header))
+        return UNSET
+
+    async def _authenticate(self, context: Context, header: str | None) -> None:
         token = auth.bearer(header)
         if token is None:
             context.auth_error = "Authentication required: send Authorization: Bearer <JWT>."
-            return context
+            return
         try:
             claims = auth.decode(token, self.settings)
         except auth.AuthError as exc:
             context.auth_error = str(exc)
-            return context
+            return
         context.account = await auth.account_for(claims)
-        return context
+        context.auth_error = None
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
@@ -48,14 +62,22 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not manage_db:
-            yield
-            return
-        await db.init_db(settings.database_url)
+        if manage_db:
+            await db.init_db(settings.database_url)
+        live_bus = bus_for(settings.redis_url)
+        relay = Relay(live_bus, lock_rows=not settings.embedded)
+        use_bus(live_bus)
+        use_relay(relay)
+        await live_bus.start()
+        await relay.start()
         try:
             yield
         finally:
-            await db.close_db()
+            await relay.stop()
+            await live_bus.stop()
+            use_relay(None)
+            if manage_db:
+                await db.close_db()
 
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -64,6 +86,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,

@@ -18,6 +18,7 @@ class Context:
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
     response: Any = None
+    connection_params: Any = None
 
     @property
     def viewer(self) -> Account:

@@ -16,6 +16,8 @@ from schema.errors import InvalidValue, PublicError
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import DATETIME_SCALAR
+from schema.subscription import Subscription
+from subscriptions.relay import PokeRelayAfterMutation
 
 log = logging.getLogger("meetings.errors")
 
@@ -32,12 +34,14 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
         types=[t.Meeting, t.Account, t.ExpertService, t.CreditEntry, t.Notification, t.Message,
                t.Conversation],
         extensions=[
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
+            PokeRelayAfterMutation,
             lambda: MaskErrors(should_mask_error=_should_mask,
                                error_message="Unexpected server error."),
         ],

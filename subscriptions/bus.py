@@ -1,0 +1,193 @@
+"""The event bus (SPEC §8): one interface, two implementations.
+
+`RedisBus` holds ONE pub/sub connection per process and fans each message out in memory to
+every local subscriber of its channel; it reconnects with backoff when Redis goes away.
+`InProcessBus` serves the embedded default (one process, no Redis).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import orjson
+
+log = logging.getLogger("meetings.bus")
+QUEUE_SIZE = 256
+
+
+class Bus(Protocol):
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def wait_ready(self) -> None:
+        """Returns once published events will reach this process's subscribers."""
+        ...
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
+
+    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
+        AsyncIterator[dict[str, Any]]]: ...
+
+
+class _LocalFanout:
+    """Channel → local subscriber queues. A slow subscriber loses its oldest events rather
+    than holding up everyone else (it can re-read the meeting; events carry ids)."""
+
+    def __init__(self) -> None:
+        self.queues: defaultdict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+
+    def deliver(self, channel: str, event: dict[str, Any]) -> None:
+        for queue in list(self.queues.get(channel, ())):
+            if queue.full():
+                queue.get_nowait()
+            queue.put_nowait(event)
+
+    def add(self, channel: str) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        self.queues[channel].add(queue)
+        return queue
+
+    def remove(self, channel: str, queue: asyncio.Queue[dict[str, Any]]) -> bool:
+        """Removes a subscriber; True when it was the channel's last."""
+        subscribers = self.queues.get(channel)
+        if subscribers is None:
+            return False
+        subscribers.discard(queue)
+        if not subscribers:
+            del self.queues[channel]
+            return True
+        return False
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self.queues.values())
+
+
+async def _drain(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+    while True:
+        yield await queue.get()
+
+
+class InProcessBus:
+    def __init__(self) -> None:
+        self.fanout = _LocalFanout()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def wait_ready(self) -> None:
+        return None
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        self.fanout.deliver(channel, event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        queue = self.fanout.add(channel)
+        try:
+            yield _drain(queue)
+        finally:
+            self.fanout.remove(channel, queue)
+
+
+class RedisBus:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        self.url = url
+        # Publishing needs a normal connection; the pub/sub connection only listens.
+        self.client = redis.Redis.from_url(url, max_connections=4)
+        self.fanout = _LocalFanout()
+        self._pubsub: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="redis-bus")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self._pubsub.aclose()
+        await self.client.aclose()
+
+    async def wait_ready(self) -> None:
+        await self.connected.wait()
+
+    async def publish(self, channel: str, event: dict[str, Any]) -> None:
+        await self.client.publish(channel, orjson.dumps(event))
+
+    async def _listen(self) -> None:
+        import redis.asyncio as redis
+
+        delay = 0.1
+        while True:
+            try:
+                listener = redis.Redis.from_url(self.url).pubsub(ignore_subscribe_messages=True)
+                async with self._lock:
+                    self._pubsub = listener
+                    channels = list(self.fanout.queues)
+                    # A channel must be subscribed before `listen()` returns anything.
+                    await listener.subscribe("bus:heartbeat", *channels)
+                self.connected.set()
+                delay = 0.1
+                async for message in listener.listen():
+                    if message["type"] == "message":
+                        channel = message["channel"].decode()
+                        self.fanout.deliver(channel, orjson.loads(message["data"]))
+                raise ConnectionError("pub/sub stream ended")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure means: reconnect
+                self.connected.clear()
+                log.warning("redis pub/sub lost (%s); reconnecting in %.1fs", exc, delay)
+                with contextlib.suppress(Exception):
+                    await listener.aclose()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        first = channel not in self.fanout.queues
+        queue = self.fanout.add(channel)
+        if first:
+            async with self._lock:
+                if self.connected.is_set() and self._pubsub is not None:
+                    with contextlib.suppress(Exception):  # a reconnect re-subscribes
+                        await self._pubsub.subscribe(channel)
+        try:
+            yield _drain(queue)
+        finally:
+            if self.fanout.remove(channel, queue):
+                async with self._lock:
+                    if self.connected.is_set() and self._pubsub is not None:
+                        with contextlib.suppress(Exception):
+                            await self._pubsub.unsubscribe(channel)
+
+
+_bus: Bus = InProcessBus()
+
+
+def get_bus() -> Bus:
+    return _bus
+
+
+def use_bus(bus: Bus) -> None:
+    global _bus
+    _bus = bus
+
+
+def bus_for(redis_url: str | None) -> Bus:
+    return RedisBus(redis_url) if redis_url else InProcessBus()

@@ -1,0 +1,125 @@
+"""Real servers for live tests: uvicorn processes, private redis-servers, and a minimal
+graphql-transport-ws / graphql-ws client."""
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@contextlib.contextmanager
+def server(database_url: str, redis_url: str | None = None) -> Iterator[str]:
+    """A `uvicorn` process serving the app; yields its base URL."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=ROOT, env=env)
+    try:
+        _wait_port(port)
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).raise_for_status()
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class RedisServer:
+    """A private redis-server on a free port, to stop and start at will."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        _wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+class Subscriber:
+    """One WebSocket connection speaking graphql-transport-ws (or legacy graphql-ws)."""
+
+    def __init__(self, ws: Any, legacy: bool) -> None:
+        self.ws, self.legacy, self.next_id = ws, legacy, 1
+
+    async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
+        op_id = str(self.next_id)
+        self.next_id += 1
+        await self.ws.send(json.dumps({
+            "id": op_id, "type": "start" if self.legacy else "subscribe",
+            "payload": {"query": query, "variables": variables or {}}}))
+        return op_id
+
+    async def receive(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The next data or error message (pings are answered and skipped)."""
+        while True:
+            message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+            if message["type"] in ("ping", "ka"):
+                if message["type"] == "ping":
+                    await self.ws.send(json.dumps({"type": "pong"}))
+                continue
+            return message  # type: ignore[no-any-return]
+
+
+@contextlib.asynccontextmanager
+async def subscriber(base: str, token: str | None, *, legacy: bool = False
+                     ) -> AsyncIterator[Subscriber]:
+    protocol = "graphql-ws" if legacy else "graphql-transport-ws"
+    async with websockets.connect(f"ws://{base}/graphql", subprotocols=[protocol]) as ws:
+        payload = {"authorization": f"Bearer {token}"} if token else {}
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        while True:
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if ack["type"] != "ka":
+                break
+        assert ack["type"] == "connection_ack", ack
+        yield Subscriber(ws, legacy)

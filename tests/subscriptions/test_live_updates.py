@@ -1,0 +1,164 @@
+"""Live updates over real WebSockets against real server processes (SPEC §8)."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from tortoise import Tortoise
+
+from models.outbox import OutboxEntry
+from tests.conftest import BACKEND, T0
+from tests.live import RedisServer, server, subscriber
+from tests.support import Market, at, market
+
+CHANGES = """subscription($id: ID) { meetingChanged(meetingId: $id) {
+  meeting { id status version alternative { startsAt } } event { kind label actor } } }"""
+NOTIFICATIONS = "subscription { notificationReceived { kind title meeting { id } } }"
+# The PostgreSQL run goes through Redis; the SQLite run is the embedded in-process bus.
+SHARED_REDIS = "redis://127.0.0.1:6379/0" if BACKEND == "postgres" else None
+
+
+@pytest.fixture
+async def http(orm: str) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
+    with server(orm, SHARED_REDIS) as base:
+        async with httpx.AsyncClient(base_url=f"http://{base}", timeout=20) as client:
+            yield base, client
+
+
+def _data(message: dict[str, Any]) -> dict[str, Any]:
+    assert message["type"] in ("next", "data"), message
+    assert not message["payload"].get("errors"), message
+    return message["payload"]["data"]  # type: ignore[no-any-return]
+
+
+async def _mutate(m: Market, who: str, name: str, input_type: str,
+                  **input: Any) -> dict[str, Any]:
+    party = m.expert if who == "expert" else m.user
+    result = await party.mutate(name, input, input_type)
+    assert result["errors"] == [], result["errors"]
+    return result["meeting"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["graphql-transport-ws", "graphql-ws"])
+async def test_participants_see_every_change_as_it_happens(
+        http: tuple[str, httpx.AsyncClient], legacy: bool) -> None:
+    base, client = http
+    m = await market(client)
+    first = (await m.request(at(T0, days=3)))["meeting"]
+    second = (await m.request(at(T0, days=4)))["meeting"]
+    async with subscriber(base, m.user.token, legacy=legacy) as user_ws, \
+            subscriber(base, m.expert.token, legacy=legacy) as expert_ws:
+        await user_ws.subscribe(CHANGES, {"id": first["id"]})
+        await expert_ws.subscribe(CHANGES)  # every meeting of the expert's
+        await asyncio.sleep(0.3)  # the subscription is registered before the first event
+
+        await _mutate(m, "expert", "confirmMeeting", "MeetingRefInput", meetingId=first["id"])
+        seen = _data(await user_ws.receive())["meetingChanged"]
+        assert seen["meeting"]["status"] == "AGREED"
+        assert seen["event"] == {"kind": "APPROVED_BY_EXPERT", "label": "Expert Approval",
+                                 "actor": "EXPERT"}
+
+        await _mutate(m, "expert", "rescheduleMeeting", "RescheduleMeetingInput",
+                      meetingId=first["id"], startsAt=at(T0, days=5).isoformat())
+        seen = _data(await user_ws.receive())["meetingChanged"]
+        assert seen["event"]["kind"] == "APPROVED_BY_EXPERT"  # the last of the row's events
+        assert seen["meeting"]["alternative"] is not None
+
+        await _mutate(m, "user", "cancelMeeting", "CancelMeetingInput", meetingId=first["id"],
+                      reasonCode="SCHEDULE_CONFLICT")
+        seen = _data(await user_ws.receive())["meetingChanged"]
+        assert (seen["meeting"]["status"], seen["event"]["kind"]) == ("CANCELLED",
+                                                                      "CANCELLED_BY_USER")
+
+        await _mutate(m, "expert", "declineMeeting", "DeclineMeetingInput",
+                      meetingId=second["id"], reasonCode="NOT_AVAILABLE")
+        kinds = [_data(await expert_ws.receive())["meetingChanged"]["event"]["kind"]
+                 for _ in range(4)]
+        assert kinds == ["APPROVED_BY_EXPERT", "APPROVED_BY_EXPERT", "CANCELLED_BY_USER",
+                         "REJECTED_BY_EXPERT"]
+
+
+async def test_a_third_account_cannot_subscribe(http: tuple[str, httpx.AsyncClient]) -> None:
+    base, client = http
+    m = await market(client)
+    meeting = (await m.request(at(T0, days=3)))["meeting"]
+    from tests.support import party
+
+    stranger = await party(client)
+    async with subscriber(base, stranger.token) as ws:
+        await ws.subscribe(CHANGES, {"id": meeting["id"]})
+        _assert_refused(await ws.receive(), "NOT_FOUND")
+        # Even once the meeting changes, the stranger receives nothing more.
+        await _mutate(m, "expert", "confirmMeeting", "MeetingRefInput", meetingId=meeting["id"])
+        with pytest.raises(TimeoutError):
+            await ws.receive(timeout=1.0)
+    async with subscriber(base, None) as ws:
+        await ws.subscribe(CHANGES)
+        _assert_refused(await ws.receive(), "UNAUTHENTICATED")
+
+
+def _assert_refused(message: dict[str, Any], code: str) -> None:
+    """The operation ends with an error and no data (sent as `error`, or as a result whose
+    only content is errors, depending on when the generator raised)."""
+    assert message["type"] in ("error", "next", "data"), message
+    payload = message["payload"]
+    errors = payload if isinstance(payload, list) else payload.get("errors")
+    assert errors and errors[0]["extensions"]["code"] == code, message
+    assert not (isinstance(payload, dict) and payload.get("data")), message
+
+
+async def test_notifications_arrive_live(http: tuple[str, httpx.AsyncClient]) -> None:
+    base, client = http
+    m = await market(client)
+    async with subscriber(base, m.expert.token) as ws:
+        await ws.subscribe(NOTIFICATIONS)
+        await asyncio.sleep(0.3)
+        meeting = (await m.request(at(T0, days=3)))["meeting"]
+        seen = _data(await ws.receive())["notificationReceived"]
+        assert seen["kind"] == "MEETING_REQUESTED"
+        assert seen["meeting"]["id"] == meeting["id"]
+
+
+@pytest.mark.pg
+async def test_events_cross_server_processes(orm: str) -> None:
+    with server(orm, SHARED_REDIS) as one, server(orm, SHARED_REDIS) as two:
+        async with httpx.AsyncClient(base_url=f"http://{two}", timeout=20) as client:
+            m = await market(client)
+            meeting = (await m.request(at(T0, days=3)))["meeting"]
+            async with subscriber(one, m.user.token) as ws:
+                await ws.subscribe(CHANGES, {"id": meeting["id"]})
+                await asyncio.sleep(0.3)
+                await _mutate(m, "expert", "confirmMeeting", "MeetingRefInput",
+                              meetingId=meeting["id"])
+                seen = _data(await ws.receive())["meetingChanged"]
+                assert seen["event"]["kind"] == "APPROVED_BY_EXPERT"
+
+
+async def test_nothing_is_lost_while_redis_is_down(orm: str) -> None:
+    redis = RedisServer()
+    redis.start()
+    try:
+        with server(orm, redis.url) as base:
+            async with httpx.AsyncClient(base_url=f"http://{base}", timeout=20) as client:
+                m = await market(client)
+                meetings = [(await m.request(at(T0, days=3 + i)))["meeting"] for i in range(3)]
+                async with subscriber(base, m.user.token) as ws:
+                    await ws.subscribe(CHANGES)
+                    await asyncio.sleep(0.3)
+                    redis.stop()
+                    for meeting in meetings:  # mutations succeed while Redis is down
+                        await _mutate(m, "expert", "confirmMeeting", "MeetingRefInput",
+                                      meetingId=meeting["id"])
+                    await asyncio.sleep(1.0)
+                    redis.start()
+                    got = {_data(await ws.receive(timeout=20))["meetingChanged"]["meeting"]["id"]
+                           for _ in meetings}
+                    assert got == {meeting["id"] for meeting in meetings}
+                pending = await OutboxEntry.filter(delivered_at__isnull=True,
+                                                   kind="MEETING_CHANGED").count()
+                assert pending == 0
+    finally:
+        redis.stop()
+        assert Tortoise is not None
