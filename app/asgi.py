@@ -15,6 +15,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app import auth, db
 from app.settings import Settings, get_settings
 from resolvers.context import Context
+from resolvers.loaders import Loaders
 from schema.schema import schema
 from subscriptions.bus import bus_for, use_bus
 from subscriptions.relay import Relay, use_relay
@@ -54,6 +55,7 @@ class MeetingsGraphQL(GraphQL[Context, None]):
             return
         context.account = await auth.account_for(claims)
         context.auth_error = None
+        context.loaders = Loaders(context.account.id)
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:

@@ -5,10 +5,13 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from models.accounts import Account, ExpertProfile, ExpertService, Skill
+from models.availability import BlockedDate, FreeDate, WeeklyRuleRow
 from models.chat import Conversation
+from models.enums import MeetingStatus
 from models.meetings import Meeting, Reason, TimelineEvent
 
 M = TypeVar("M", bound=Model)
@@ -68,8 +71,43 @@ def conversation_by_pair() -> DataLoader[tuple[int, int], Conversation | None]:
     return DataLoader(load_fn=load)
 
 
+def meetings_of_pair() -> DataLoader[tuple[int, int], list[Meeting]]:
+    """A conversation's meetings: those between its two accounts, either way round."""
+
+    async def load(pairs: Sequence[tuple[int, int]]) -> list[list[Meeting]]:
+        accounts = {a for pair in pairs for a in pair}
+        rows = await Meeting.filter(user_id__in=accounts, expert_id__in=accounts).order_by(
+            "starts_at", "id")
+        grouped: defaultdict[tuple[int, int], list[Meeting]] = defaultdict(list)
+        for row in rows:
+            low, high = sorted((row.user_id, row.expert_id))
+            grouped[(low, high)].append(row)
+        return [grouped[pair] for pair in pairs]
+
+    return DataLoader(load_fn=load)
+
+
+def agreed_of(account_id: int | None) -> DataLoader[tuple[Any, Any, int], list[Meeting]]:
+    """The account's AGREED meetings overlapping [start, end), excluding one meeting: one
+    query for a whole page of `Meeting.conflicts`."""
+
+    async def load(keys: Sequence[tuple[Any, Any, int]]) -> list[list[Meeting]]:
+        if account_id is None or not keys:
+            return [[] for _ in keys]
+        rows = await Meeting.filter(
+            Q(user_id=account_id) | Q(expert_id=account_id),
+            status=MeetingStatus.AGREED,
+            starts_at__lt=max(k[1] for k in keys),
+            ends_at__gt=min(k[0] for k in keys),
+        ).order_by("starts_at", "id")
+        return [[r for r in rows if r.starts_at < end and r.ends_at > start and r.id != exclude]
+                for start, end, exclude in keys]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
-    def __init__(self) -> None:
+    def __init__(self, viewer_id: int | None = None) -> None:
         self.account = by_id(Account)
         self.service = by_id(ExpertService)
         self.skill = by_id(Skill)
@@ -81,6 +119,11 @@ class Loaders:
         self.services_of = many_by(ExpertService, "expert_id", ("id",))
         self.profile = profile_by_account()
         self.conversation = conversation_by_pair()
+        self.pair_meetings = meetings_of_pair()
+        self.conflicts = agreed_of(viewer_id)
+        self.weekly_rules = many_by(WeeklyRuleRow, "expert_id", ("weekday", "start_minute"))
+        self.free_dates = many_by(FreeDate, "expert_id", ("starts_at",))
+        self.blocked_dates = many_by(BlockedDate, "expert_id", ("starts_at",))
 
 
 Factory = Callable[[], Loaders]

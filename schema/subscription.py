@@ -28,7 +28,7 @@ class MeetingChange:
 def _fresh(info: Info) -> None:
     # A WebSocket context lives as long as the connection: without fresh loaders every
     # event would be answered from the first one's cache.
-    info.context.loaders = Loaders()
+    info.context.loaders = Loaders(info.context.viewer.id)
 
 
 @strawberry.type

@@ -7,7 +7,6 @@ import strawberry
 from strawberry.types import Info as _Info
 
 from models import accounts as am
-from models import availability as av
 from models import chat as cm
 from models import freetime, lifecycle
 from models import ledger as lm
@@ -70,22 +69,21 @@ class Availability:
     expert_id: strawberry.Private[int]
 
     @strawberry.field
-    async def weekly_rules(self) -> list[WeeklyRule]:
-        rows = await av.WeeklyRuleRow.filter(expert_id=self.expert_id).order_by(
-            "weekday", "start_minute")
+    async def weekly_rules(self, info: Info) -> list[WeeklyRule]:
+        rows = await info.context.loaders.weekly_rules.load(self.expert_id)
         return [WeeklyRule(weekday=enums.Weekday(r.weekday),
                            start_time=freetime.format_hhmm(r.start_minute),
                            end_time=freetime.format_hhmm(r.end_minute)) for r in rows]
 
     @strawberry.field
-    async def free_dates(self) -> list[FreeDate]:
-        rows = await av.FreeDate.filter(expert_id=self.expert_id).order_by("starts_at")
+    async def free_dates(self, info: Info) -> list[FreeDate]:
+        rows = await info.context.loaders.free_dates.load(self.expert_id)
         return [FreeDate(id=to_global_id("FreeDate", r.id), starts_at=r.starts_at,
                          ends_at=r.ends_at) for r in rows]
 
     @strawberry.field
-    async def blocked_dates(self) -> list[BlockedDate]:
-        rows = await av.BlockedDate.filter(expert_id=self.expert_id).order_by("starts_at")
+    async def blocked_dates(self, info: Info) -> list[BlockedDate]:
+        rows = await info.context.loaders.blocked_dates.load(self.expert_id)
         return [BlockedDate(id=to_global_id("BlockedDate", r.id), starts_at=r.starts_at,
                             ends_at=r.ends_at) for r in rows]
 
@@ -361,15 +359,13 @@ class Meeting(Node):
     @strawberry.field(description=(
         "The viewer's AGREED meetings that overlap this one (or its pending alternative)."))
     async def conflicts(self, info: Info) -> list["Meeting"]:
-        from resolvers.meetings import agreed_overlapping
-
         row = self.row
         found: dict[int, mm.Meeting] = {}
         intervals = [(row.starts_at, row.ends_at)]
         if row.alt_starts_at is not None:
             intervals.append((row.alt_starts_at, row.alt_ends_at() or row.alt_starts_at))
         for start, end in intervals:
-            for m in await agreed_overlapping(info.context.viewer.id, start, end, row.id):
+            for m in await info.context.loaders.conflicts.load((start, end, row.id)):
                 found[m.id] = m
         return [Meeting.of(m) for m in sorted(found.values(), key=lambda m: m.starts_at)]
 
@@ -586,12 +582,7 @@ class Conversation(Node):
 
     @strawberry.field
     async def meetings(self, info: Info) -> list[Meeting]:
-        low, high = self.row.participant_ids
-        from tortoise.expressions import Q
-
-        rows = await mm.Meeting.filter(
-            Q(user_id=low, expert_id=high) | Q(user_id=high, expert_id=low)
-        ).order_by("starts_at", "id")
+        rows = await info.context.loaders.pair_meetings.load(self.row.participant_ids)
         return [Meeting.of(r) for r in rows]
 
 

@@ -99,7 +99,7 @@ class Subscriber:
             "payload": {"query": query, "variables": variables or {}}}))
         return op_id
 
-    async def receive(self, timeout: float = 10.0) -> dict[str, Any]:
+    async def receive(self, timeout: float = 10.0) -> dict[str, Any]:  # noqa: ASYNC109
         """The next data or error message (pings are answered and skipped)."""
         while True:
             message = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
