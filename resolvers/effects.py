@@ -14,9 +14,9 @@ from models.accounts import Account
 from models.enums import (
     ConferenceStatus,
     CreditPaymentStatus,
+    MeetingStatus,
     OutboxKind,
     Party,
-    ReasonKind,
     ReminderKind,
 )
 from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State
@@ -122,9 +122,11 @@ async def apply_rule(
     meeting.approved_by_user = after.approved_by_user
     meeting.approved_by_expert = after.approved_by_expert
     meeting.credit_status = after.credit_status
-    if rule.reason is ReasonKind.REJECTION and rule.reason_required:
+    # The meeting keeps the reason that ended it; a reason given for rejecting only an
+    # alternative date (A9′) stays on the timeline event.
+    if rule.status is MeetingStatus.REJECTED:
         meeting.rejection_reason, meeting.rejection_note = reason, note
-    elif rule.reason is ReasonKind.CANCELLATION:
+    elif rule.status is MeetingStatus.CANCELLED:
         meeting.cancellation_reason, meeting.cancellation_note = reason, note
     await _plan_reminders(meeting, rule.reminders)
     await _conference(meeting, rule.conference)
