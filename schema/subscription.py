@@ -1,7 +1,10 @@
 """The Subscription root (SPEC §8). Each generator authenticates, checks that the viewer may
 see the topic, then yields fresh objects for every event of its channel."""
 
-from collections.abc import AsyncGenerator
+import asyncio
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
 
 import strawberry
 
@@ -23,6 +26,38 @@ class MeetingChange:
     meeting: t.Meeting
     event: t.TimelineEvent | None = strawberry.field(
         description="The timeline event that caused this change, when there is one.")
+
+
+class _Snapshots:
+    """The rows behind one published event, loaded once per process however many local
+    subscribers receive it (fan-out: one query pair per event, not per subscriber)."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.loading: OrderedDict[int, asyncio.Future[Any]] = OrderedDict()
+
+    async def get(self, event_id: int, load: Callable[[], Awaitable[Any]]) -> Any:
+        future = self.loading.get(event_id)
+        if future is None:
+            future = asyncio.ensure_future(load())
+            self.loading[event_id] = future
+            while len(self.loading) > self.size:
+                self.loading.popitem(last=False)
+        return await asyncio.shield(future)
+
+
+_meeting_snapshots = _Snapshots()
+
+
+async def _meeting_change(event: dict[str, Any]) -> tuple[mm.Meeting | None,
+                                                          mm.TimelineEvent | None]:
+    async def load() -> tuple[mm.Meeting | None, mm.TimelineEvent | None]:
+        meeting = await mm.Meeting.get_or_none(id=event["meeting_id"])
+        cause = (await mm.TimelineEvent.get_or_none(id=event["event_id"])
+                 if event.get("event_id") else None)
+        return meeting, cause
+
+    return await _meeting_snapshots.get(int(event["id"]), load)
 
 
 def _fresh(info: Info) -> None:
@@ -48,12 +83,10 @@ class Subscription:
             channel = channels.account_meetings(viewer.id)
         async with get_bus().subscribe(channel) as events:
             async for event in events:
-                meeting = await mm.Meeting.get_or_none(id=event["meeting_id"])
+                meeting, cause = await _meeting_change(event)
                 if meeting is None:
                     continue
                 _fresh(info)
-                cause = (await mm.TimelineEvent.get_or_none(id=event["event_id"])
-                         if event.get("event_id") else None)
                 yield MeetingChange(meeting=t.Meeting.of(meeting),
                                     event=t.TimelineEvent.of(cause) if cause else None)
 
