@@ -1,0 +1,51 @@
+"""examples/apollo-client against a real server: codegen from schema.graphql, type-check,
+then the script logs in as the demo expert, lists upcoming meetings, subscribes to
+meetingChanged, confirms the meeting that awaits the expert and prints the live event."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from app.auth import make_token
+from app.seed import DEMO_EXPERT
+from app.settings import get_settings
+from tests.live import server
+from tests.ops.node import NPM, npm_ci
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "apollo-client"
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+         ) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, f"{args}: {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_apollo_client_example_confirms_and_sees_the_live_event(orm: str) -> None:
+    npm_ci(EXAMPLE)
+    assert NPM is not None
+    _run([NPM, "run", "--silent", "codegen"], EXAMPLE)
+    assert (EXAMPLE / "src" / "__generated__" / "types.ts").exists()
+    _run([NPM, "run", "--silent", "typecheck"], EXAMPLE)
+
+    # The demo data set: the demo expert has one upcoming meeting awaiting confirmation.
+    seed = _run([str(Path(sys.executable).parent / "meetings"), "demo"], ROOT,
+                env={**os.environ, "DATABASE_URL": orm})
+    assert "demo data created" in seed.stdout
+    token = make_token(get_settings(), DEMO_EXPERT[0], name=DEMO_EXPERT[1])
+
+    with server(orm) as base:
+        env = {**os.environ, "API_URL": f"http://{base}/graphql", "EXPERT_TOKEN": token,
+               "TIMEOUT_MS": "15000"}
+        result = subprocess.run([NPM, "start", "--silent"], cwd=EXAMPLE, env=env,
+                                capture_output=True, text=True, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "signed in as Erika Expert" in output
+    assert "AWAITING_APPROVAL" in output
+    assert "live event: APPROVED_BY_EXPERT" in output, output
+    assert "is now AGREED" in output
