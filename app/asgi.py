@@ -5,6 +5,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
@@ -12,7 +14,8 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import auth, db
+from app import auth, db, ratelimit
+from app.guards import BodySizeLimit
 from app.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
@@ -27,6 +30,9 @@ class MeetingsGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+            # Cross-origin WebSocket handshakes from other pages are refused (403) unless
+            # listed; same-origin pages and non-browser clients (no Origin) always connect.
+            allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
 
@@ -49,7 +55,7 @@ class MeetingsGraphQL(GraphQL[Context, None]):
             context.auth_error = "Authentication required: send Authorization: Bearer <JWT>."
             return
         try:
-            claims = auth.decode(token, self.settings)
+            claims = await auth.verify(token, self.settings)
         except auth.AuthError as exc:
             context.auth_error = str(exc)
             return
@@ -61,6 +67,10 @@ class MeetingsGraphQL(GraphQL[Context, None]):
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
     """`manage_db=False` leaves opening the ORM to the caller (tests share one per session)."""
     settings = settings or get_settings()
+    if (settings.environment == "production" and not settings.jwt_jwks_url
+            and settings.jwt_secret == Settings.model_fields["jwt_secret"].default):
+        raise RuntimeError("ENVIRONMENT=production needs JWT_JWKS_URL or a JWT_SECRET of "
+                           "your own: the default secret is public.")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,6 +88,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             await relay.stop()
             await live_bus.stop()
             use_relay(None)
+            await ratelimit.close_all()
             if manage_db:
                 await db.close_db()
 
@@ -85,11 +96,18 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         return PlainTextResponse("ok")
 
     graphql = MeetingsGraphQL(settings)
+    middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
+    if settings.allowed_origins:
+        middleware.insert(0, Middleware(
+            CORSMiddleware, allow_origins=settings.allowed_origins,
+            allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"],
+            max_age=600))
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )

@@ -1,13 +1,24 @@
-"""JWT authentication (SPEC §9): HS256 with a shared secret; the account is created on its
-first authenticated request from the token's claims."""
+"""JWT authentication (SPEC §9). Development and tests: HS256 with a shared secret
+(JWT_SECRET). Production: RS256 with the public keys of a JWKS URL (JWT_JWKS_URL), cached
+and fetched again when a token names a key id the cache does not know (key rotation). The
+audience and issuer are checked when configured (JWT_AUDIENCE, JWT_ISSUER); `exp` is always
+required. The account is created on its first authenticated request from the token's claims.
+"""
 
+import asyncio
+import logging
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from tortoise.exceptions import IntegrityError
 
 from app.settings import Settings
 from models.accounts import Account
+
+log = logging.getLogger("meetings.auth")
+JWKS_ALGORITHMS = ["RS256"]
 
 
 @dataclass(frozen=True)
@@ -23,27 +34,121 @@ class AuthError(Exception):
     pass
 
 
-def decode(token: str, settings: Settings) -> Claims:
-    options = {"require": ["sub", "exp"]}
-    try:
-        data = jwt.decode(
-            token,
-            settings.jwt_secret,
-            algorithms=["HS256"],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
-            options=options,  # type: ignore[arg-type]
-        )
-    except jwt.PyJWTError as exc:
-        raise AuthError(f"Invalid token: {exc}") from None
+class JwksCache:
+    """The signing keys of one JWKS URL. A known `kid` is served from memory; an unknown one
+    fetches the set again (at most once per `min_refresh_seconds`, so that tokens with made-up
+    key ids cannot make us hammer the key server), and the whole set is refreshed after
+    `ttl_seconds`. The fetch is PyJWKClient's blocking urllib call, run in a thread so that
+    the event loop never waits on the network; concurrent misses share one fetch."""
+
+    def __init__(self, url: str, *, ttl_seconds: float = 300.0,
+                 min_refresh_seconds: float = 10.0, timeout: float = 10.0) -> None:
+        self.url = url
+        self.ttl_seconds = ttl_seconds
+        self.min_refresh_seconds = min_refresh_seconds
+        self._client = jwt.PyJWKClient(url, cache_jwk_set=False, cache_keys=False,
+                                       timeout=timeout)
+        self._keys: dict[str | None, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+        self.fetches = 0
+
+    async def key(self, kid: str | None) -> jwt.PyJWK:
+        now = time.monotonic()
+        if kid in self._keys and now - self._fetched_at < self.ttl_seconds:
+            return self._keys[kid]
+        async with self._lock:
+            now = time.monotonic()
+            stale = now - self._fetched_at >= self.ttl_seconds
+            if stale or (kid not in self._keys
+                         and now - self._fetched_at >= self.min_refresh_seconds):
+                await self._refresh()
+        if kid in self._keys:
+            return self._keys[kid]
+        raise AuthError("Invalid token: unknown signing key"
+                        + (f" (kid {kid!r})" if kid else " (no kid)"))
+
+    async def _refresh(self) -> None:
+        try:
+            data = await asyncio.to_thread(self._client.fetch_data)
+            key_set = jwt.PyJWKSet.from_dict(data)
+        except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.PyJWKError, OSError,
+                ValueError) as exc:
+            log.warning("JWKS fetch from %s failed: %s", self.url, exc)
+            if not self._keys:
+                raise AuthError("Cannot verify tokens now: the signing keys are unavailable.") \
+                    from None
+            return  # keep serving the keys we have
+        self.fetches += 1
+        keys: dict[str | None, jwt.PyJWK] = {
+            k.key_id: k for k in key_set.keys if k.public_key_use in (None, "sig")}
+        if len(keys) == 1:  # a single key also verifies tokens without a kid
+            keys[None] = next(iter(keys.values()))
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+
+_jwks: dict[str, JwksCache] = {}
+
+
+def jwks_for(url: str) -> JwksCache:
+    cache = _jwks.get(url)
+    if cache is None:
+        cache = _jwks[url] = JwksCache(url)
+    return cache
+
+
+def _options(settings: Settings) -> dict[str, Any]:
+    required = ["sub", "exp"]
+    if settings.jwt_audience:
+        required.append("aud")
+    if settings.jwt_issuer:
+        required.append("iss")
+    return {"require": required}
+
+
+def _claims(data: dict[str, Any]) -> Claims:
     roles = data.get("roles") or []
     return Claims(
         sub=str(data["sub"]),
         name=str(data.get("name") or data["sub"]),
         email=str(data.get("email") or ""),
         tz=data.get("tz"),
-        is_admin="admin" in roles,
+        is_admin=isinstance(roles, list) and "admin" in roles,
     )
+
+
+def _decode_with(token: str, key: Any, algorithms: list[str], settings: Settings) -> Claims:
+    try:
+        data = jwt.decode(
+            token, key, algorithms=algorithms,
+            audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+            leeway=settings.jwt_leeway_seconds,
+            options=_options(settings),  # type: ignore[arg-type]
+        )
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"Invalid token: {exc}") from None
+    return _claims(data)
+
+
+def decode(token: str, settings: Settings) -> Claims:
+    """HS256 only (the shared secret): development, tests and `meetings token`."""
+    return _decode_with(token, settings.jwt_secret, ["HS256"], settings)
+
+
+async def verify(token: str, settings: Settings) -> Claims:
+    """The request path: RS256 against the JWKS when JWT_JWKS_URL is set (and then only
+    RS256: a shared-secret token is refused), HS256 with JWT_SECRET otherwise."""
+    if not settings.jwt_jwks_url:
+        return decode(token, settings)
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"Invalid token: {exc}") from None
+    if header.get("alg") not in JWKS_ALGORITHMS:
+        raise AuthError(f"Invalid token: algorithm {header.get('alg')!r} is not accepted")
+    key = await jwks_for(settings.jwt_jwks_url).key(header.get("kid"))
+    return _decode_with(token, key.key, JWKS_ALGORITHMS, settings)
 
 
 def bearer(header: str | None) -> str | None:
@@ -81,8 +186,6 @@ async def account_for(claims: Claims) -> Account:
 
 def make_token(settings: Settings, sub: str, *, name: str | None = None, email: str = "",
                tz: str | None = None, admin: bool = False, ttl_days: int = 30) -> str:
-    import time
-
     claims: dict[str, object] = {"sub": sub, "name": name or sub, "email": email,
                                  "exp": int(time.time()) + ttl_days * 86400,
                                  "roles": ["admin"] if admin else []}

@@ -1,9 +1,10 @@
 """Settings from the environment. Defaults run the embedded mode: SQLite, no Redis, no SMTP."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -18,6 +19,25 @@ class Settings(BaseSettings):
     conference_provider: Literal["jitsi", "zoom"] = "jitsi"
     jitsi_host: str = "https://meet.jit.si"
     smtp_url: str | None = None
+    smtp_from: str = "Meetings <no-reply@meetings.local>"
+    # Conferencing: Jitsi (optional JWT) and Zoom Server-to-Server OAuth.
+    jitsi_app_id: str = "meetings"
+    jitsi_app_secret: str | None = None
+    zoom_api_url: str = "https://api.zoom.us"
+    zoom_oauth_url: str = "https://zoom.us"
+    zoom_account_id: str = ""
+    zoom_client_id: str = ""
+    zoom_client_secret: str = ""
+    zoom_user_id: str = "me"
+    zoom_timeout_seconds: float = 10.0
+    # Background work: retries with exponential backoff, the sweeps' period, the queue.
+    conference_attempts: int = 5
+    conference_backoff_seconds: float = 2.0
+    email_attempts: int = 6
+    email_backoff_seconds: float = 60.0
+    email_max_age_hours: int = 24
+    worker_interval_seconds: float = 5.0
+    dramatiq_namespace: str = "meetings"
     late_cancellation_hours: int = 48
     reminder_before_minutes: int = 1440
     link_before_minutes: int = 60
@@ -26,6 +46,26 @@ class Settings(BaseSettings):
     graphiql: bool | None = None
     introspection: bool | None = None
     max_page_size: int = 100
+    # Security: JWT clock skew; query limits checked before execution; request body size;
+    # browser origins allowed for CORS and WebSocket handshakes (comma-separated, `*` = any;
+    # empty = any in development, none in production); per-account mutation budget in Redis.
+    jwt_leeway_seconds: int = 30
+    max_query_depth: int = 10
+    max_query_aliases: int = 20
+    max_query_tokens: int = 2000
+    max_query_cost: int = 5000
+    max_body_bytes: int = 65536
+    cors_origins: Annotated[list[str], NoDecode] = []
+    rate_limit_mutations: int = 120
+    rate_limit_window_seconds: int = 60
+    rate_limit_prefix: str = "meetings:ratelimit"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
 
     @property
     def embedded(self) -> bool:
@@ -36,6 +76,12 @@ class Settings(BaseSettings):
         if self.graphiql is not None:
             return self.graphiql
         return self.environment == "development"
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        if self.cors_origins:
+            return self.cors_origins
+        return ["*"] if self.environment == "development" else []
 
     @property
     def introspection_enabled(self) -> bool:

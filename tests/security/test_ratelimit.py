@@ -1,0 +1,78 @@
+"""Per-account mutation budget in Redis (the real server on 127.0.0.1:6379)."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+
+from app import ratelimit
+from tests.security.conftest import app_client, gql, settings_with, token
+
+REDIS = "redis://127.0.0.1:6379/0"
+MARK = "mutation { markNotificationsRead(ids: []) { unreadCount errors { code } } }"
+TWICE = """mutation { a: markNotificationsRead(ids: []) { unreadCount }
+                      b: markNotificationsRead(ids: []) { unreadCount } }"""
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    name = f"test-ratelimit-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(REDIS)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{name}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+    await ratelimit.close_all()
+
+
+def _limited(body: dict[str, Any]) -> bool:
+    return any(e.get("extensions", {}).get("code") == "RATE_LIMITED"
+               for e in body.get("errors") or [])
+
+
+async def test_mutations_over_the_budget_are_refused(orm: str, prefix: str) -> None:
+    settings = settings_with(redis_url=REDIS, rate_limit_mutations=3,
+                             rate_limit_window_seconds=60, rate_limit_prefix=prefix)
+    alice, bob = token(settings), token(settings)
+    async with app_client(settings) as http:
+        for _ in range(3):
+            body = await gql(http, MARK, bearer=alice)
+            assert body["data"]["markNotificationsRead"]["errors"] == [], body
+        refused = await gql(http, MARK, bearer=alice)
+        assert refused["data"] is None and _limited(refused), refused
+        message = refused["errors"][0]["message"]
+        assert "at most 3 per 60 s" in message and "RATE_LIMIT_MUTATIONS" in message
+        # Queries are not limited; another account has its own budget.
+        assert (await gql(http, "{ viewer { account { id } } }", bearer=alice))["data"]
+        assert not _limited(await gql(http, MARK, bearer=bob))
+        # Each mutation field spends one: two aliased mutations need two.
+        assert not _limited(await gql(http, TWICE, bearer=bob))
+        assert _limited(await gql(http, TWICE, bearer=bob))
+    client = redis.Redis.from_url(REDIS)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        assert len(keys) == 2
+        assert all(0 < ttl <= 61 for ttl in [await client.ttl(k) for k in keys])
+    finally:
+        await client.aclose()
+
+
+async def test_off_without_redis_and_open_when_redis_is_down(orm: str, prefix: str) -> None:
+    embedded = settings_with(redis_url=None, rate_limit_mutations=1)
+    assert ratelimit.limiter_for(embedded) is None
+    async with app_client(embedded) as http:
+        bearer = token(embedded)
+        for _ in range(3):
+            assert not _limited(await gql(http, MARK, bearer=bearer))
+    down = settings_with(redis_url="redis://127.0.0.1:9/0", rate_limit_mutations=1,
+                         rate_limit_prefix=prefix)
+    async with app_client(down) as http:
+        bearer = token(down)
+        for _ in range(2):
+            body = await gql(http, MARK, bearer=bearer)
+            assert body["data"]["markNotificationsRead"]["errors"] == [], body
