@@ -29,6 +29,10 @@ class Bus(Protocol):
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None: ...
 
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Publishes in order, in one round trip where the transport allows."""
+        ...
+
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
         AsyncIterator[dict[str, Any]]]: ...
 
@@ -88,6 +92,10 @@ class InProcessBus:
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         self.fanout.deliver(channel, event)
 
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        for channel, event in items:
+            self.fanout.deliver(channel, event)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         queue = self.fanout.add(channel)
@@ -128,6 +136,12 @@ class RedisBus:
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         await self.client.publish(channel, orjson.dumps(event))
+
+    async def publish_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
+        async with self.client.pipeline(transaction=False) as pipe:
+            for channel, event in items:
+                pipe.publish(channel, orjson.dumps(event))
+            await pipe.execute()
 
     async def _listen(self) -> None:
         import redis.asyncio as redis

@@ -70,10 +70,11 @@ class Relay:
             if self.lock_rows:
                 query = query.select_for_update(skip_locked=True)
             rows = await query
-            for row in rows:
-                event = {"id": row.id, "kind": row.kind.value, **row.payload}
-                for channel in channels.for_entry(row.kind, row.payload):
-                    await self.bus.publish(channel, event)
+            await self.bus.publish_many([
+                (channel, {"id": row.id, "kind": row.kind.value, **row.payload})
+                for row in rows
+                for channel in channels.for_entry(row.kind, row.payload)
+            ])
             if rows:
                 await OutboxEntry.filter(id__in=[r.id for r in rows]).update(
                     delivered_at=clock.now())
