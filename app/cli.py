@@ -87,6 +87,12 @@ def cmd_sweep(_: argparse.Namespace) -> None:
     _run(work)
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from workers.main import run_worker
+
+    run_worker(threads=args.threads)
+
+
 def cmd_token(args: argparse.Namespace) -> None:
     from app.auth import make_token
 
@@ -132,6 +138,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("demo", help="seed demo data, print tokens").set_defaults(func=cmd_demo)
     commands.add_parser("sweep", help="complete ended and expire unanswered meetings once"
                         ).set_defaults(func=cmd_sweep)
+    worker = commands.add_parser(
+        "worker", help="run the actors and the periodic sweeps (reminders, S1, S2, "
+        "conference jobs, e-mail)")
+    worker.add_argument("--threads", type=int, default=4, help="Dramatiq worker threads")
+    worker.set_defaults(func=cmd_worker)
     token = commands.add_parser("token", help="print a development (HS256) token")
     token.add_argument("sub")
     token.add_argument("--name")

@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "models.chat",
     "models.notifications",
     "models.outbox",
+    "models.deliveries",
 ]
 
 

@@ -1,0 +1,91 @@
+"""`meetings worker` with the Redis broker: the relay enqueues conference jobs on a real Redis,
+and a real worker process consumes them (Dramatiq, AsyncIO actors, Tortoise on boot)."""
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from app.clock import FrozenClock
+from models.enums import ConferenceStatus, OutboxKind, TimelineEventKind
+from models.meetings import Meeting
+from models.outbox import OutboxEntry
+from tests.conftest import T0
+from tests.support import at
+from tests.workers.helpers import agreed, events
+from workers import broker as brokers
+from workers.conferencing.relay import relay_conference_jobs
+
+REDIS_URL = os.environ.get("MEETINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL).ping())
+    except redis.RedisError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _redis_up(), reason="needs Redis at " + REDIS_URL)
+
+
+@pytest.fixture
+def namespace(env: Callable[..., None]) -> Iterator[str]:
+    name = f"meetings-test-{uuid.uuid4().hex[:8]}"
+    env(redis_url=REDIS_URL, dramatiq_namespace=name)
+    brokers.reset()
+    yield name
+    brokers.reset()
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{name}*"))
+    if keys:
+        client.delete(*keys)
+
+
+async def test_enqueued_on_redis_and_run_by_a_worker_process(
+        client: httpx.AsyncClient, frozen: FrozenClock, namespace: str, orm: str) -> None:
+    _, mid = await agreed(client, at(T0, days=2))
+    entry = await OutboxEntry.filter(kind=OutboxKind.CONFERENCE).order_by("-id").first()
+    assert entry is not None and entry.payload["meeting_id"] == mid
+
+    assert await relay_conference_jobs() >= 1  # the broker's path: enqueue, mark delivered
+    assert (await OutboxEntry.get(id=entry.id)).delivered_at is not None
+    queued = redis.Redis.from_url(REDIS_URL).llen(f"{namespace}:{brokers.QUEUE}")
+    assert queued >= 1
+    assert (await Meeting.get(id=mid)).conference_status is ConferenceStatus.PENDING
+
+    environment = {**os.environ, "DATABASE_URL": orm, "REDIS_URL": REDIS_URL,
+                   "DRAMATIQ_NAMESPACE": namespace, "WORKER_INTERVAL_SECONDS": "0.2",
+                   "CONFERENCE_PROVIDER": "jitsi"}
+    environment.pop("SMTP_URL", None)
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "worker", "--threads", "2", cwd=ROOT,
+        env=environment, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            meeting = await Meeting.get(id=mid)
+            if meeting.conference_status is ConferenceStatus.CREATED:
+                break
+            assert worker.returncode is None, "the worker ended early"
+            await asyncio.sleep(0.1)
+        assert meeting.conference_status is ConferenceStatus.CREATED
+        assert meeting.conference_join_url
+        assert (await events(mid)).count(TimelineEventKind.CONFERENCE_CREATED) == 1
+    finally:
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGTERM)
+        try:
+            output = (await asyncio.wait_for(worker.communicate(), timeout=30))[0].decode()
+        except TimeoutError:
+            worker.kill()
+            output = (await worker.communicate())[0].decode()
+    assert worker.returncode == 0, output
+    assert "consuming" in output

@@ -1,0 +1,44 @@
+"""The periodic sweeps: due reminders, S1 complete, S2 expire, conference jobs, e-mail.
+
+One step's failure (a database hiccup, a provider bug) is logged and does not stop the others
+or the loop; the next round picks the work up again."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from resolvers.system import complete_ended, expire_started
+from workers.conferencing.relay import relay_conference_jobs
+from workers.mail import send_due_emails
+from workers.reminders import send_due_reminders
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_once(*, in_process: bool | None = None) -> dict[str, int]:
+    steps: list[tuple[str, Callable[[], Awaitable[int]]]] = [
+        ("reminders", send_due_reminders),
+        ("completed", complete_ended),
+        ("expired", expire_started),
+        ("conference_jobs", lambda: relay_conference_jobs(in_process=in_process)),
+        ("emails", send_due_emails),
+    ]
+    done: dict[str, int] = {}
+    for name, step in steps:
+        try:
+            done[name] = await step()
+        except Exception:
+            log.exception("sweep step %s failed", name)
+            done[name] = -1
+    return done
+
+
+async def sweep_forever(stop: asyncio.Event, interval: float, *,
+                        in_process: bool | None = None) -> None:
+    while not stop.is_set():
+        done = await sweep_once(in_process=in_process)
+        if any(done.values()):
+            log.info("sweep: %s", done)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
