@@ -1,5 +1,6 @@
 """The ASGI app: Starlette + Strawberry, the ORM opened in the lifespan."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,7 @@ from resolvers.loaders import Loaders
 from schema.schema import schema
 from subscriptions.bus import bus_for, use_bus
 from subscriptions.relay import Relay, use_relay
+from workers.embedded import run_embedded
 
 
 class MeetingsGraphQL(GraphQL[Context, None]):
@@ -50,16 +52,11 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         return UNSET
 
     async def _authenticate(self, context: Context, header: str | None) -> None:
-        token = auth.bearer(header)
-        if token is None:
-            context.auth_error = "Authentication required: send Authorization: Bearer <JWT>."
-            return
         try:
-            claims = await auth.verify(token, self.settings)
+            context.account = await auth.authenticate(header, self.settings)
         except auth.AuthError as exc:
             context.auth_error = str(exc)
             return
-        context.account = await auth.account_for(claims)
         context.auth_error = None
         context.loaders = Loaders(context.account.id)
 
@@ -82,9 +79,18 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         use_relay(relay)
         await live_bus.start()
         await relay.start()
+        # Without Redis there is no broker and no separate worker: the worker's sweeps
+        # (reminders, conference jobs, completion, expiry, e-mail) run in this process.
+        stop_worker = asyncio.Event()
+        worker = (asyncio.create_task(run_embedded(stop_worker), name="embedded-worker")
+                  if settings.redis_url is None else None)
         try:
             yield
         finally:
+            stop_worker.set()
+            if worker is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(worker, timeout=10)
             await relay.stop()
             await live_bus.stop()
             use_relay(None)

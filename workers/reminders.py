@@ -7,6 +7,7 @@ whose moment had already passed when the meeting was agreed is simply due at onc
 """
 
 import logging
+from datetime import timedelta
 from typing import cast
 
 from tortoise.transactions import in_transaction
@@ -14,7 +15,13 @@ from tortoise.transactions import in_transaction
 from app import clock
 from app.settings import get_settings
 from models.accounts import Account
-from models.enums import MeetingStatus, NotificationKind, OutboxKind, ReminderKind
+from models.enums import (
+    ConferenceStatus,
+    MeetingStatus,
+    NotificationKind,
+    OutboxKind,
+    ReminderKind,
+)
 from models.enums import TimelineEventKind as K
 from models.lifecycle import LABELS
 from models.meetings import Meeting, Reminder, TimelineEvent
@@ -36,6 +43,10 @@ def _join_url(meeting: Meeting) -> str | None:
     return provider.host_url(
         Conference(meeting.conference_join_url, meeting.conference_external_id),
         window_of(meeting))
+
+
+# Past this, the link message goes out without a link rather than not at all.
+LINK_WAIT_LIMIT = timedelta(minutes=10)
 
 
 async def _send(reminder: Reminder, meeting: Meeting) -> None:
@@ -84,6 +95,10 @@ async def _one(reminder_id: int, meeting_id: int) -> bool:
         if meeting.starts_at != reminder.starts_at:
             await reminder.delete()  # planned for a date that no longer holds
             return False
+        if (reminder.kind is ReminderKind.LINK
+                and meeting.conference_status is ConferenceStatus.PENDING
+                and meeting.starts_at - now > LINK_WAIT_LIMIT):
+            return False  # the link message should carry the link: wait for the conference
         await _send(reminder, meeting)
         return True
 

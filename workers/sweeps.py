@@ -17,11 +17,12 @@ log = logging.getLogger(__name__)
 
 
 async def sweep_once(*, in_process: bool | None = None) -> dict[str, int]:
+    # Conference jobs first: a link reminder due in the same round then carries the link.
     steps: list[tuple[str, Callable[[], Awaitable[int]]]] = [
+        ("conference_jobs", lambda: relay_conference_jobs(in_process=in_process)),
         ("reminders", send_due_reminders),
         ("completed", complete_ended),
         ("expired", expire_started),
-        ("conference_jobs", lambda: relay_conference_jobs(in_process=in_process)),
         ("emails", send_due_emails),
     ]
     done: dict[str, int] = {}

@@ -20,8 +20,11 @@ R = ReminderKind
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 
 
-async def sweep(meeting_id: int) -> list[ReminderKind]:
-    """Runs the sweep; the kinds of this meeting's reminders sent so far, in order."""
+async def sweep(meeting_id: int, *, conferences: bool = True) -> list[ReminderKind]:
+    """Runs the sweep (conference jobs first, as the worker does); the kinds of this meeting's
+    reminders sent so far, in order."""
+    if conferences:
+        await relay_conference_jobs(in_process=True)
     while await send_due_reminders():  # other tests' reminders share the database
         pass
     sent = await Reminder.filter(meeting_id=meeting_id, sent_at__isnull=False).order_by(
@@ -85,6 +88,23 @@ async def test_both_overdue_when_agreed(client: httpx.AsyncClient, frozen: Froze
     assert sorted(await sweep(mid)) == [R.LINK, R.REMINDER]
     frozen.set(start)
     assert len(await sweep(mid)) == 2
+
+
+async def test_link_waits_for_the_conference(client: httpx.AsyncClient,
+                                             frozen: FrozenClock) -> None:
+    start = at(T0, hours=2)
+    m, mid = await agreed(client, start)
+    frozen.set(start - HOUR)
+    assert await sweep(mid, conferences=False) == [R.REMINDER]  # no link to send yet
+    assert await sweep(mid) == [R.REMINDER, R.LINK]
+    url = (await Meeting.get(id=mid)).conference_join_url
+    [link] = [n for n in await notes(mid, m.expert.id) if n.kind is NotificationKind.MEETING_LINK]
+    assert url and url in link.body
+    # Close to the start, a link message goes out even while the conference is pending.
+    late = at(T0, days=1)
+    _, other = await agreed(client, late)
+    frozen.set(late - 9 * MINUTE)
+    assert await sweep(other, conferences=False) == [R.REMINDER, R.LINK]
 
 
 async def test_nothing_once_started(client: httpx.AsyncClient, frozen: FrozenClock) -> None:
