@@ -41,11 +41,13 @@ class TortoiseMiddleware(Middleware):
             thread.run_coroutine(db.close_db())
 
 
-async def _conference_job(meeting_id: int, op: str) -> str:
+async def _conference_job(meeting_id: int, op: str) -> None:
     from workers.conferencing.jobs import run_conference_job
 
     assert op in ("create_or_move", "delete")
-    return await run_conference_job(meeting_id, op)  # type: ignore[arg-type]
+    outcome = await run_conference_job(meeting_id, op)  # type: ignore[arg-type]
+    # Logged, not returned: there is no result backend to keep a return value.
+    log.info("conference job %s for meeting %s: %s", op, meeting_id, outcome)
 
 
 def get_broker(settings: Settings | None = None) -> RedisBroker | None:
