@@ -17,7 +17,11 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app import auth, db, ratelimit
 from app.guards import BodySizeLimit
+from app.health import Readiness
+from app.metrics import metrics_endpoint
+from app.observability import RequestIdMiddleware, configure_logging
 from app.settings import Settings, get_settings
+from app.shutdown import WebSockets, on_signals
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.schema import schema
@@ -37,6 +41,24 @@ class MeetingsGraphQL(GraphQL[Context, None]):
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
+        self.websockets = WebSockets()  # closed with 1001 on shutdown (app/shutdown.py)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        if self.websockets.closing:  # shutting down: refuse the handshake
+            await send({"type": "websocket.close", "code": 1001})
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.websockets.remove(scope)
+
+    async def create_websocket_response(self, request: Any, subprotocol: str | None) -> Any:
+        websocket = await super().create_websocket_response(request, subprotocol)
+        self.websockets.add(websocket)
+        return websocket
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context = Context(settings=self.settings, request=request, response=response)
@@ -68,6 +90,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             and settings.jwt_secret == Settings.model_fields["jwt_secret"].default):
         raise RuntimeError("ENVIRONMENT=production needs JWT_JWKS_URL or a JWT_SECRET of "
                            "your own: the default secret is public.")
+    configure_logging(settings.log_renderer, settings.log_level)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -84,9 +107,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         stop_worker = asyncio.Event()
         worker = (asyncio.create_task(run_embedded(stop_worker), name="embedded-worker")
                   if settings.redis_url is None else None)
+        undo_signals = on_signals(graphql.websockets)
         try:
             yield
         finally:
+            undo_signals()
+            await graphql.websockets.close_all()
+            await readiness.close()
             stop_worker.set()
             if worker is not None:
                 with contextlib.suppress(asyncio.CancelledError):
@@ -102,17 +129,21 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         return PlainTextResponse("ok")
 
     graphql = MeetingsGraphQL(settings)
+    readiness = Readiness(settings, shutting_down=lambda: graphql.websockets.closing)
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.allowed_origins:
         middleware.insert(0, Middleware(
             CORSMiddleware, allow_origins=settings.allowed_origins,
             allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"],
             max_age=600))
+    middleware.insert(0, Middleware(RequestIdMiddleware))  # outermost: ids every request
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readiness.endpoint),
+            Route("/metrics", metrics_endpoint),
         ],
         middleware=middleware,
         lifespan=lifespan,

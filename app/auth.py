@@ -196,3 +196,11 @@ def make_token(settings: Settings, sub: str, *, name: str | None = None, email: 
     if settings.jwt_issuer:
         claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+async def authenticate(header: str | None, settings: Settings) -> Account:
+    """The account behind an `Authorization: Bearer <JWT>` header (AuthError otherwise)."""
+    token = bearer(header)
+    if token is None:
+        raise AuthError("Authentication required: send Authorization: Bearer <JWT>.")
+    return await account_for(await verify(token, settings))

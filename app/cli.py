@@ -123,7 +123,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     else:
         cmd_migrate(args)
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # log_config=None: the app routes uvicorn's loggers through its own JSON/console handler.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
+                log_config=None, timeout_graceful_shutdown=settings.graceful_shutdown_seconds)
 
 
 def main(argv: list[str] | None = None) -> None:

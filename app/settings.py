@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     rate_limit_mutations: int = 120
     rate_limit_window_seconds: int = 60
     rate_limit_prefix: str = "meetings:ratelimit"
+    # Operations: log format (`console` in development, `json` in production unless set),
+    # the worker's Prometheus port (the API serves /metrics itself), and how long `meetings
+    # serve` lets in-flight requests finish after SIGTERM.
+    log_format: Literal["console", "json"] | None = None
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+    graceful_shutdown_seconds: int = 30
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -82,6 +89,12 @@ class Settings(BaseSettings):
         if self.cors_origins:
             return self.cors_origins
         return ["*"] if self.environment == "development" else []
+
+    @property
+    def log_renderer(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment == "production" else "console"
 
     @property
     def introspection_enabled(self) -> bool:

@@ -158,15 +158,18 @@ class Server:
 
 
 @contextlib.contextmanager
-def app_server(database_url: str, redis_url: str) -> Iterator[Server]:
-    """`uvicorn app.asgi:create_app` (one worker) pinned to CPU 0, NOFILE raised."""
+def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create_app",
+               extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`uvicorn app.asgi:create_app` (one worker) pinned to CPU 0, NOFILE raised. `app` may
+    name another factory (the reference endpoints in bench/baseline.py)."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url}
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url,
+           **(extra_env or {})}
     # The benchmark changes one meeting far faster than a person would: keep the mutation
     # rate limiter in the path (its Redis round trip is part of a real mutation) but out of
     # the way.
     env.setdefault("RATE_LIMIT_MUTATIONS", "1000000000")
-    command = [sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory",
+    command = [sys.executable, "-m", "uvicorn", app, "--factory",
                "--port", str(port), "--log-level", "warning", "--backlog", "8192"]
     taskset = shutil.which("taskset")
     if taskset and (os.cpu_count() or 1) > 1:

@@ -8,20 +8,28 @@ from models.enums import CreditEntryKind
 from models.errors import DomainError, ErrorCode
 from models.ledger import CreditEntry
 
+MAX_BALANCE = 2**31 - 1
+
 
 async def grant(account_id: int, amount: int, reference: str) -> bool:
     """Adds `amount` once per reference; False when the reference was already granted."""
     if await CreditEntry.filter(reference=reference).exists():
         return False
+    # Balances are 32-bit integers in the database and in the API (GraphQL's Int).
+    if not await Account.filter(
+        id=account_id, credits_available__lte=MAX_BALANCE - amount
+    ).update(credits_available=F("credits_available") + amount):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"A balance cannot exceed {MAX_BALANCE} credits.",
+            "amount",
+        )
     await CreditEntry.create(
         account_id=account_id,
         kind=CreditEntryKind.GRANT,
         available_delta=amount,
         blocked_delta=0,
         reference=reference,
-    )
-    await Account.filter(id=account_id).update(
-        credits_available=F("credits_available") + amount
     )
     return True
 

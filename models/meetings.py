@@ -122,6 +122,9 @@ class TimelineEvent(Model):
 
     class Meta:
         table = "timeline_event"
+        # A meeting's timeline is read on every list page (one query per page); PostgreSQL
+        # does not index a foreign key by itself.
+        indexes = (Index(fields=("meeting_id", "id"), name="timeline_meeting"),)
 
 
 class Reminder(Model):

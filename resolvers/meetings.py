@@ -228,8 +228,8 @@ async def propose_meeting(
         if not await Account.filter(id=invitee_id).exists():
             raise _not_found("Account", "userId")
         service, skill = await _service_and_skill(service_id, skill_id, expert_id=account.id)
-        if length_minutes <= 0:
-            raise DomainError(ErrorCode.INVALID_INPUT, "The length must be positive.",
+        if not 0 < length_minutes <= 24 * 60:  # as a service's length; no end past year 9999
+            raise DomainError(ErrorCode.INVALID_INPUT, "The length is 1 to 1440 minutes.",
                               "lengthMinutes")
         if price_credits <= 0:
             raise DomainError(ErrorCode.INVALID_INPUT, "The price must be positive.",

@@ -44,7 +44,10 @@ class Due:
 async def complete_ended(now: datetime | None = None) -> int:
     """S1: AGREED meetings that have ended become COMPLETED and their credits are captured."""
     now = now or clock.now()
-    ids = await Meeting.filter(status=MeetingStatus.AGREED, ends_at__lte=now).order_by(
+    # `starts_at__lte` adds nothing logically (an ended meeting has started) but lets the
+    # (status, starts_at) index bound the scan: without it this read every meeting.
+    ids = await Meeting.filter(status=MeetingStatus.AGREED, starts_at__lte=now,
+                               ends_at__lte=now).order_by(
         "ends_at").limit(BATCH).values_list("id", flat=True)
     return await _run(SystemAction.COMPLETE, cast(list[int], ids), Due(SystemAction.COMPLETE, now))
 

@@ -2,6 +2,7 @@
 
 import strawberry
 
+from app.metrics import count_user_error
 from models.errors import DomainError
 from schema import enums
 from schema.types import (
@@ -24,6 +25,7 @@ class UserError:
 
     @classmethod
     def of(cls, error: DomainError) -> "UserError":
+        count_user_error(error.code)  # meetings_graphql_errors_total{source="payload"}
         return cls(code=error.code, message=error.message, field=error.field)
 
 

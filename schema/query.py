@@ -89,8 +89,11 @@ class Query:
         after: str | None = None,
     ) -> t.MeetingConnection:
         statuses = [DomainStatus(s) for s in status] if status else None
-        return await queries.meeting_page(info.context.viewer.id, role or enums.MeetingRole.ANY,
-                                          upcoming, statuses, first, after)
+        return await queries.meeting_page(
+            info.context.viewer.id, role or enums.MeetingRole.ANY, upcoming, statuses, first,
+            after, loaders=info.context.loaders,
+            node_fields=queries.selected_names(info.selected_fields, ("meetings", "edges",
+                                                                      "node")))
 
     @strawberry.field
     async def expert_free_slots(

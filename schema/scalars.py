@@ -8,6 +8,10 @@ import strawberry
 
 from schema.errors import InvalidValue
 
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+MAX_PK = 2**31 - 1  # the id columns are 32-bit integers (PostgreSQL refuses larger values)
+
 
 def _parse_datetime(value: object) -> datetime:
     if not isinstance(value, str):
@@ -21,7 +25,15 @@ def _parse_datetime(value: object) -> datetime:
             f"{value!r} has no UTC offset: naive date-times are rejected "
             "(e.g. 2026-12-01T09:30:00+01:00)."
         )
-    return parsed.astimezone(UTC)
+    try:
+        instant: datetime | None = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        instant = None
+    # Far from datetime's limits, so that time zones and durations added later cannot overflow.
+    if instant is None or not EARLIEST <= instant < LATEST:
+        raise InvalidValue(f"{value!r} is out of range: DateTime must lie in the years "
+                           f"{EARLIEST.year}-{LATEST.year - 1} (UTC).")
+    return instant
 
 
 def _serialize_datetime(value: datetime) -> str:
@@ -63,6 +75,6 @@ def parse_global_id(value: str | None) -> tuple[str, int] | None:
         pk = int(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if pk <= 0 or pk > 2**63 - 1:
+    if pk <= 0 or pk > MAX_PK:
         return None
     return type_name, pk

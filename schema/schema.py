@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
+from app.metrics import GraphQLMetrics
 from app.ratelimit import RateLimitMutations
 from schema import types as t
 from schema.errors import InvalidValue, PublicError
@@ -47,7 +48,8 @@ class MaskUnexpectedErrors(MaskErrors):
         original = error.original_error
         while isinstance(original, GraphQLError) and original.original_error is not None:
             original = original.original_error
-        log.error("unexpected error (id %s) in %s", error_id, error.path, exc_info=original)
+        log.error("unexpected error (id %s) in %s", error_id, error.path, exc_info=original,
+                  extra={"error_id": error_id})
         return GraphQLError(
             message=f"Unexpected server error (id {error_id}).",
             nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
@@ -65,6 +67,7 @@ def build_schema() -> strawberry.Schema:
         types=[t.Meeting, t.Account, t.ExpertService, t.CreditEntry, t.Notification, t.Message,
                t.Conversation],
         extensions=[
+            GraphQLMetrics,  # first: its after-hooks run last, seeing the masked errors
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
             QueryLimits,  # after ValidationCache: checks the cost once validation passed

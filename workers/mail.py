@@ -20,6 +20,7 @@ from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
 from app import clock
+from app.metrics import job_done
 from app.settings import Settings, get_settings
 from models.accounts import Account
 from models.deliveries import CalendarInvite, DeliveryChannel, DeliveryStatus, NotificationDelivery
@@ -188,6 +189,7 @@ async def send_due_emails(settings: Settings | None = None) -> int:
     for delivery_id in cast(list[int], ids):
         delivery = await _claim(delivery_id, settings)
         if delivery is not None:
-            await _deliver(delivery, settings)
+            status = await _deliver(delivery, settings)
+            job_done("email", "retry" if status is DeliveryStatus.PENDING else status.value.lower())
             handled += 1
     return handled

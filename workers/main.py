@@ -12,6 +12,8 @@ import signal
 import threading
 
 from app import db
+from app.metrics import start_worker_metrics
+from app.observability import configure_logging
 from app.settings import get_settings
 from workers import broker as brokers
 from workers.sweeps import sweep_forever
@@ -26,8 +28,8 @@ def _stop_on_signals(stop: threading.Event) -> None:
 
 def run_worker(threads: int = 4) -> None:
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_renderer, settings.log_level)
+    start_worker_metrics(settings.metrics_port)
     stopping = threading.Event()
     _stop_on_signals(stopping)
     broker = brokers.get_broker(settings)

@@ -13,6 +13,7 @@ from typing import cast
 from tortoise.transactions import in_transaction
 
 from app import clock
+from app.metrics import job_done
 from app.settings import get_settings
 from models.accounts import Account
 from models.enums import (
@@ -32,7 +33,9 @@ from workers.conferencing.jobs import window_of
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+# Claimed and held per transaction; small, so a participant waiting on one of its meetings
+# waits briefly.
+CLAIM = 50
 EVENTS = {ReminderKind.REMINDER: K.REMINDER_SENT, ReminderKind.LINK: K.LINK_SENT}
 
 
@@ -104,12 +107,29 @@ async def _one(reminder_id: int, meeting_id: int) -> bool:
 
 
 async def send_due_reminders() -> int:
-    now = clock.now()
-    due = await Reminder.filter(
-        sent_at__isnull=True, due_at__lte=now,
-        meeting__status=MeetingStatus.AGREED, meeting__starts_at__gt=now,
-    ).order_by("due_at").limit(BATCH).values_list("id", "meeting_id")
+    """Sends every reminder that is due. Workers split the work: each claims a batch with
+    FOR UPDATE SKIP LOCKED (reminder and meeting rows) and holds it while sending, so a
+    second worker takes the next batch instead of walking the same rows."""
     sent = 0
-    for reminder_id, meeting_id in cast(list[tuple[int, int]], due):
-        sent += await _one(reminder_id, meeting_id)
-    return sent
+    while True:
+        claimed, sent_now = await _claim_and_send()
+        sent += sent_now
+        if claimed < CLAIM or sent_now == 0:
+            return sent
+
+
+async def _claim_and_send() -> tuple[int, int]:
+    sent = 0
+    async with in_transaction():
+        now = clock.now()
+        due = await Reminder.filter(
+            sent_at__isnull=True, due_at__lte=now,
+            meeting__status=MeetingStatus.AGREED, meeting__starts_at__gt=now,
+        ).order_by("due_at").limit(CLAIM).select_for_update(skip_locked=True).values_list(
+            "id", "meeting_id")
+        for reminder_id, meeting_id in cast(list[tuple[int, int]], due):
+            # Each in a savepoint: one reminder's failure does not undo the batch.
+            if await _one(reminder_id, meeting_id):
+                sent += 1
+                job_done("reminder", "sent")
+    return len(due), sent

@@ -14,6 +14,7 @@ from typing import Literal
 from tortoise.transactions import in_transaction
 
 from app import clock
+from app.metrics import job_done
 from app.settings import Settings, get_settings
 from models.accounts import Account
 from models.enums import (
@@ -139,7 +140,12 @@ async def _give_up(meeting_id: int, op: Op, error: ProviderError) -> Outcome:
 
 async def run_conference_job(meeting_id: int, op: Op,
                              settings: Settings | None = None) -> Outcome:
-    settings = settings or get_settings()
+    outcome = await _run_conference_job(meeting_id, op, settings or get_settings())
+    job_done("conference_job", outcome)
+    return outcome
+
+
+async def _run_conference_job(meeting_id: int, op: Op, settings: Settings) -> Outcome:
     attempts = max(settings.conference_attempts, 1)
     for attempt in range(attempts):
         try:
