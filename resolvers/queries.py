@@ -23,7 +23,6 @@ from schema.pagination import (
     page_info,
     page_size,
 )
-from schema.scalars import to_global_id
 
 
 def selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str]:
@@ -111,7 +110,7 @@ async def ledger_page(account_id: int, first: int | None,
         query = query.filter(id__lt=last)
     rows = await query.order_by("-id").limit(limit + 1)
     edges = [t.CreditEntryEdge(cursor=encode_cursor(r.id),
-                               node=t.CreditEntry(id=to_global_id("CreditEntry", r.id), row=r))
+                               node=t.CreditEntry.of(r))
              for r in rows[:limit]]
     return t.CreditEntryConnection(
         edges=edges, page_info=page_info([e.cursor for e in edges], len(rows) > limit, after))
@@ -135,7 +134,7 @@ async def notification_page(account_id: int, unread_only: bool, first: int | Non
 
 
 def notification(row: Notification) -> t.Notification:
-    return t.Notification(id=to_global_id("Notification", row.id), row=row)
+    return t.Notification.of(row)
 
 
 async def message_page(conversation_id: int, first: int | None,

@@ -18,7 +18,7 @@ from resolvers.availability_check import free_time
 from schema import enums
 from schema import types as t
 from schema.errors import PublicError
-from schema.scalars import DateTime, from_global_id, parse_global_id, to_global_id
+from schema.scalars import DateTime, from_global_id, parse_global_id
 from schema.types import Info
 
 MAX_SLOT_WINDOW = timedelta(days=62)
@@ -36,7 +36,7 @@ async def _node(info: Info, kind: str, pk: int) -> t.Node | None:
         return t.ExpertService.of(service) if service else None
     if kind == "CreditEntry":
         entry = await lm.CreditEntry.get_or_none(id=pk, account_id=viewer.id)
-        return t.CreditEntry(id=to_global_id(kind, pk), row=entry) if entry else None
+        return t.CreditEntry.of(entry) if entry else None
     if kind == "Notification":
         note = await nm.Notification.get_or_none(id=pk, recipient_id=viewer.id)
         return queries.notification(note) if note else None

@@ -32,8 +32,12 @@ def _loaded(loader: DataLoader[Any, V], key: Hashable, wrap: Callable[[V], R]) -
     graphql-core takes either; the ready case costs no task, no gather and no await, which
     on a 20-meeting page is most of the execution time the profile showed."""
     future = loader.cache_map.get(key) if loader.cache else None
-    if future is not None and future.done() and not future.cancelled() \
-            and future.exception() is None:
+    if (
+        future is not None
+        and future.done()
+        and not future.cancelled()
+        and future.exception() is None
+    ):
         return wrap(future.result())
 
     async def later() -> R:
@@ -93,21 +97,32 @@ class Availability:
     @strawberry.field
     async def weekly_rules(self, info: Info) -> list[WeeklyRule]:
         rows = await info.context.loaders.weekly_rules.load(self.expert_id)
-        return [WeeklyRule(weekday=enums.Weekday(r.weekday),
-                           start_time=freetime.format_hhmm(r.start_minute),
-                           end_time=freetime.format_hhmm(r.end_minute)) for r in rows]
+        return [
+            WeeklyRule(
+                weekday=enums.Weekday(r.weekday),
+                start_time=freetime.format_hhmm(r.start_minute),
+                end_time=freetime.format_hhmm(r.end_minute),
+            )
+            for r in rows
+        ]
 
     @strawberry.field
     async def free_dates(self, info: Info) -> list[FreeDate]:
         rows = await info.context.loaders.free_dates.load(self.expert_id)
-        return [FreeDate(id=to_global_id("FreeDate", r.id), starts_at=r.starts_at,
-                         ends_at=r.ends_at) for r in rows]
+        return [
+            FreeDate(id=to_global_id("FreeDate", r.id), starts_at=r.starts_at, ends_at=r.ends_at)
+            for r in rows
+        ]
 
     @strawberry.field
     async def blocked_dates(self, info: Info) -> list[BlockedDate]:
         rows = await info.context.loaders.blocked_dates.load(self.expert_id)
-        return [BlockedDate(id=to_global_id("BlockedDate", r.id), starts_at=r.starts_at,
-                            ends_at=r.ends_at) for r in rows]
+        return [
+            BlockedDate(
+                id=to_global_id("BlockedDate", r.id), starts_at=r.starts_at, ends_at=r.ends_at
+            )
+            for r in rows
+        ]
 
 
 @strawberry.type
@@ -117,35 +132,31 @@ class ExpertService(Node):
     @classmethod
     def of(cls, row: am.ExpertService | None) -> "ExpertService":
         assert row is not None
-        return cls(id=to_global_id("ExpertService", row.id), row=row)
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("ExpertService", row.id),
+            row=row,
+            title=row.title,
+            description=row.description,
+            length_minutes=row.length_minutes,
+            price_credits=row.price_credits,
+            active=row.active,
+        )
 
     @strawberry.field
     async def expert(self, info: Info) -> "Account":
         return Account.of(await info.context.loaders.account.load(self.row.expert_id))
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def description(self) -> str | None:
-        return self.row.description
+    title: str
+    description: str | None
 
     @strawberry.field
     async def skills(self, info: Info) -> list[Skill]:
         return [Skill.of(s) for s in await info.context.loaders.service_skills.load(self.row.id)]
 
-    @strawberry.field
-    def length_minutes(self) -> int:
-        return self.row.length_minutes
-
-    @strawberry.field
-    def price_credits(self) -> int:
-        return self.row.price_credits
-
-    @strawberry.field
-    def active(self) -> bool:
-        return self.row.active
+    length_minutes: int
+    price_credits: int
+    active: bool
 
 
 @strawberry.type
@@ -167,8 +178,7 @@ class ExpertProfile:
 
     @strawberry.field
     def availability(self) -> Availability:
-        return Availability(timezone=self.row.availability_timezone,
-                            expert_id=self.row.account_id)
+        return Availability(timezone=self.row.availability_timezone, expert_id=self.row.account_id)
 
 
 @strawberry.type
@@ -178,15 +188,16 @@ class Account(Node):
     @classmethod
     def of(cls, row: am.Account | None) -> "Account":
         assert row is not None
-        return cls(id=to_global_id("Account", row.id), row=row)
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("Account", row.id),
+            row=row,
+            display_name=row.display_name,
+            timezone=row.timezone,
+        )
 
-    @strawberry.field
-    def display_name(self) -> str:
-        return self.row.display_name
-
-    @strawberry.field
-    def timezone(self) -> str:
-        return self.row.timezone
+    display_name: str
+    timezone: str
 
     @strawberry.field
     async def is_expert(self, info: Info) -> bool:
@@ -223,35 +234,31 @@ class TimelineEvent:
 
     @classmethod
     def of(cls, row: mm.TimelineEvent) -> "TimelineEvent":
-        return cls(id=to_global_id("TimelineEvent", row.id), row=row)
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("TimelineEvent", row.id),
+            row=row,
+            kind=row.kind,
+            label=row.label,
+            at=row.at,
+            actor=row.actor,
+            starts_at=row.starts_at,
+            note=row.note,
+        )
 
-    @strawberry.field
-    def kind(self) -> enums.TimelineEventKind:
-        return self.row.kind
-
-    @strawberry.field(description="Human-readable label, e.g. 'Expert Approval'.")
-    def label(self) -> str:
-        return self.row.label
-
-    @strawberry.field
-    def at(self) -> DateTime:
-        return self.row.at
-
-    @strawberry.field(description="Null for events the system records by itself.")
-    def actor(self) -> enums.Party | None:
-        return self.row.actor
-
-    @strawberry.field
-    def starts_at(self) -> DateTime | None:
-        return self.row.starts_at
+    kind: enums.TimelineEventKind
+    label: str = strawberry.field(description="Human-readable label, e.g. 'Expert Approval'.")
+    at: DateTime
+    actor: enums.Party | None = strawberry.field(
+        description="Null for events the system records by itself."
+    )
+    starts_at: DateTime | None
 
     @strawberry.field
     async def reason(self, info: Info) -> Reason | None:
         return await _reason(info, self.row.reason_id)
 
-    @strawberry.field
-    def note(self) -> str | None:
-        return self.row.note
+    note: str | None
 
 
 @strawberry.type
@@ -271,11 +278,17 @@ class Conference:
 
 @strawberry.type
 class CancellationPolicy:
-    is_late: bool = strawberry.field(description=(
-        "True when a cancellation now needs acknowledgeLateCancellation "
-        "(under 48 h before start)."))
-    late_from: DateTime = strawberry.field(description=(
-        "The moment from which a cancellation is late: startsAt minus the late window (48 h)."))
+    is_late: bool = strawberry.field(
+        description=(
+            "True when a cancellation now needs acknowledgeLateCancellation "
+            "(under 48 h before start)."
+        )
+    )
+    late_from: DateTime = strawberry.field(
+        description=(
+            "The moment from which a cancellation is late: startsAt minus the late window (48 h)."
+        )
+    )
 
 
 @strawberry.type
@@ -284,20 +297,31 @@ class Meeting(Node):
 
     @classmethod
     def of(cls, row: mm.Meeting) -> "Meeting":
-        return cls(id=to_global_id("Meeting", row.id), row=row)
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("Meeting", row.id),
+            row=row,
+            version=row.version,
+            status=row.status,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+            length_minutes=row.length_minutes,
+            price_credits=row.price_credits,
+            credit_payment_status=row.credit_status,
+            approved_by_user=row.approved_by_user,
+            approved_by_expert=row.approved_by_expert,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
     def _viewer_party(self, info: Info) -> enums.Party:
         party = self.row.party_of(info.context.viewer.id)
         assert party is not None, "meetings are only resolved for their participants"
         return party
 
-    @strawberry.field
-    def version(self) -> int:
-        return self.row.version
-
-    @strawberry.field
-    def status(self) -> enums.MeetingStatus:
-        return self.row.status
+    version: int
+    status: enums.MeetingStatus
 
     @strawberry.field
     def user(self, info: Info) -> Account:
@@ -315,33 +339,13 @@ class Meeting(Node):
     def skill(self, info: Info) -> Skill:
         return _loaded(info.context.loaders.skill, self.row.skill_id, Skill.of)
 
-    @strawberry.field
-    def starts_at(self) -> DateTime:
-        return self.row.starts_at
-
-    @strawberry.field
-    def ends_at(self) -> DateTime:
-        return self.row.ends_at
-
-    @strawberry.field
-    def length_minutes(self) -> int:
-        return self.row.length_minutes
-
-    @strawberry.field
-    def price_credits(self) -> int:
-        return self.row.price_credits
-
-    @strawberry.field
-    def credit_payment_status(self) -> enums.CreditPaymentStatus:
-        return self.row.credit_status
-
-    @strawberry.field
-    def approved_by_user(self) -> bool:
-        return self.row.approved_by_user
-
-    @strawberry.field
-    def approved_by_expert(self) -> bool:
-        return self.row.approved_by_expert
+    starts_at: DateTime
+    ends_at: DateTime
+    length_minutes: int
+    price_credits: int
+    credit_payment_status: enums.CreditPaymentStatus
+    approved_by_user: bool
+    approved_by_expert: bool
 
     @strawberry.field
     def awaiting_response_from(self) -> enums.Party | None:
@@ -359,9 +363,7 @@ class Meeting(Node):
             proposed_at=row.alt_proposed_at or row.updated_at,
         )
 
-    @strawberry.field
-    def created_by(self) -> enums.Party:
-        return self.row.created_by
+    created_by: enums.Party
 
     @strawberry.field(description="The viewer's side in this meeting.")
     def viewer_role(self, info: Info) -> enums.Party:
@@ -375,8 +377,11 @@ class Meeting(Node):
             return []
         return lifecycle.available_actions(self._viewer_party(info), state_of(self.row))
 
-    @strawberry.field(description=(
-        "The viewer's AGREED meetings that overlap this one (or its pending alternative)."))
+    @strawberry.field(
+        description=(
+            "The viewer's AGREED meetings that overlap this one (or its pending alternative)."
+        )
+    )
     async def conflicts(self, info: Info) -> list["Meeting"]:
         row = self.row
         found: dict[int, mm.Meeting] = {}
@@ -411,13 +416,19 @@ class Meeting(Node):
         row = self.row
         if row.conference_status is None:
             return None
-        return Conference(provider=row.conference_provider or "", status=row.conference_status,
-                          join_url=row.conference_join_url)
+        return Conference(
+            provider=row.conference_provider or "",
+            status=row.conference_status,
+            join_url=row.conference_join_url,
+        )
 
     @strawberry.field
     def timeline(self, info: Info) -> list[TimelineEvent]:
-        return _loaded(info.context.loaders.timeline, self.row.id,
-                       lambda rows: [TimelineEvent.of(e) for e in rows])
+        return _loaded(
+            info.context.loaders.timeline,
+            self.row.id,
+            lambda rows: [TimelineEvent.of(e) for e in rows],
+        )
 
     @strawberry.field
     async def conversation(self, info: Info) -> "Conversation | None":
@@ -425,13 +436,8 @@ class Meeting(Node):
         row = await info.context.loaders.conversation.load(pair)  # type: ignore[arg-type]
         return Conversation.of(row) if row else None
 
-    @strawberry.field
-    def created_at(self) -> DateTime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> DateTime:
-        return self.row.updated_at
+    created_at: DateTime
+    updated_at: DateTime
 
 
 @strawberry.type
@@ -451,29 +457,31 @@ class MeetingConnection:
 class CreditEntry(Node):
     row: strawberry.Private[lm.CreditEntry]
 
-    @strawberry.field
-    def kind(self) -> enums.CreditEntryKind:
-        return self.row.kind
+    @classmethod
+    def of(cls, row: lm.CreditEntry) -> "CreditEntry":
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("CreditEntry", row.id),
+            row=row,
+            kind=row.kind,
+            available_delta=row.available_delta,
+            blocked_delta=row.blocked_delta,
+            reference=row.reference,
+            created_at=row.created_at,
+        )
 
-    @strawberry.field
-    def available_delta(self) -> int:
-        return self.row.available_delta
-
-    @strawberry.field
-    def blocked_delta(self) -> int:
-        return self.row.blocked_delta
+    kind: enums.CreditEntryKind
+    available_delta: int
+    blocked_delta: int
 
     @strawberry.field
     async def meeting(self, info: Info) -> Meeting | None:
         return await visible_meeting(info, self.row.meeting_id)
 
-    @strawberry.field(description="The grant's idempotency reference, for GRANT entries.")
-    def reference(self) -> str | None:
-        return self.row.reference
-
-    @strawberry.field
-    def created_at(self) -> DateTime:
-        return self.row.created_at
+    reference: str | None = strawberry.field(
+        description="The grant's idempotency reference, for GRANT entries."
+    )
+    created_at: DateTime
 
 
 @strawberry.type
@@ -501,29 +509,29 @@ async def visible_meeting(info: Info, meeting_id: int | None) -> Meeting | None:
 class Notification(Node):
     row: strawberry.Private[nm.Notification]
 
-    @strawberry.field
-    def kind(self) -> enums.NotificationKind:
-        return self.row.kind
+    @classmethod
+    def of(cls, row: nm.Notification) -> "Notification":
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("Notification", row.id),
+            row=row,
+            kind=row.kind,
+            title=row.title,
+            body=row.body,
+            created_at=row.created_at,
+            read_at=row.read_at,
+        )
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def body(self) -> str:
-        return self.row.body
+    kind: enums.NotificationKind
+    title: str
+    body: str
 
     @strawberry.field
     async def meeting(self, info: Info) -> Meeting | None:
         return await visible_meeting(info, self.row.meeting_id)
 
-    @strawberry.field
-    def created_at(self) -> DateTime:
-        return self.row.created_at
-
-    @strawberry.field
-    def read_at(self) -> DateTime | None:
-        return self.row.read_at
+    created_at: DateTime
+    read_at: DateTime | None
 
 
 @strawberry.type
@@ -545,27 +553,28 @@ class Message(Node):
 
     @classmethod
     def of(cls, row: cm.Message) -> "Message":
-        return cls(id=to_global_id("Message", row.id), row=row)
+        # Plain fields are copied once: Strawberry resolves them without a resolver call.
+        return cls(
+            id=to_global_id("Message", row.id),
+            row=row,
+            kind=row.kind,
+            body=row.body,
+            created_at=row.created_at,
+        )
 
-    @strawberry.field
-    def kind(self) -> enums.MessageKind:
-        return self.row.kind
+    kind: enums.MessageKind
 
     @strawberry.field
     async def author(self, info: Info) -> Account:
         return Account.of(await info.context.loaders.account.load(self.row.author_id))
 
-    @strawberry.field
-    def body(self) -> str:
-        return self.row.body
+    body: str
 
     @strawberry.field
     async def meeting(self, info: Info) -> Meeting | None:
         return await visible_meeting(info, self.row.meeting_id)
 
-    @strawberry.field
-    def created_at(self) -> DateTime:
-        return self.row.created_at
+    created_at: DateTime
 
 
 @strawberry.type
@@ -594,8 +603,9 @@ class Conversation(Node):
         return [Account.of(r) for r in rows]
 
     @strawberry.field(description="Newest first.")
-    async def messages(self, info: Info, first: int | None = 20,
-                       after: str | None = None) -> MessageConnection:
+    async def messages(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> MessageConnection:
         from resolvers.queries import message_page
 
         return await message_page(self.row.id, first, after)
@@ -626,8 +636,9 @@ class Viewer:
         return CreditBalance(available=fresh.credits_available, blocked=fresh.credits_blocked)
 
     @strawberry.field(description="The viewer's credit ledger, newest first.")
-    async def credit_ledger(self, first: int | None = 20,
-                            after: str | None = None) -> CreditEntryConnection:
+    async def credit_ledger(
+        self, first: int | None = 20, after: str | None = None
+    ) -> CreditEntryConnection:
         from resolvers.queries import ledger_page
 
         return await ledger_page(self.row.id, first, after)
@@ -635,4 +646,3 @@ class Viewer:
     @strawberry.field
     def is_admin(self) -> bool:
         return self.row.is_admin
-
