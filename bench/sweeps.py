@@ -22,7 +22,8 @@ are due (N = 10, then 10,000). Reported:
   an index on meeting (status, ends_at) created in the throwaway database only (a what-if:
   no migration has it), dropped before the rest;
 * the wall time of one whole `send_due_reminders()` call (median of 3; the sent rows are
-  reset between calls). One call sends at most `workers.reminders.BATCH` reminders;
+  reset between calls). One call sends every due reminder, claiming
+  `workers.reminders.CLAIM` at a time;
 * 1 and 2 worker processes (`--worker` mode of this file, not pinned to a CPU), each
   calling `send_due_reminders()` until nothing is due, over 10,000 due reminders:
   reminders/s in total and per process, and a check that each was sent exactly once
@@ -482,7 +483,7 @@ def report(sizes: dict[str, float], plans: list[Explained], calls: list[Call],
             lines.append(f"* {sweep} (custom plans): 10,000 due / 10 due: execution ×"
                          f"{hi.execution_ms / lo.execution_ms:.1f}, buffers ×"
                          f"{(hi.hit + hi.read) / max(1, lo.hit + lo.read):.1f}")
-    lines += ["", f"| `send_due_reminders()` (one call, BATCH = {batch}) | due rows | sent by "
+    lines += ["", f"| `send_due_reminders()` (one call, claims of {batch}) | due rows | sent by "
               "the call | wall, median (ms) | min–max (ms) | per reminder sent (ms) |",
               "|---|---:|---:|---:|---:|---:|"]
     for c in calls:
@@ -526,7 +527,7 @@ def main() -> None:
     if args.worker:
         asyncio.run(worker())
         return
-    from workers.reminders import BATCH
+    from workers.reminders import CLAIM
 
     pin_self()
     dues = [10, 10_000]
@@ -552,7 +553,7 @@ def main() -> None:
             runs.append(asyncio.run(run_workers(url, at[10_000], 10_000, n)))
             print(f"{n} worker(s): {runs[-1].wall:.1f} s", flush=True)
         print()
-        print(report(sizes, plans, calls, runs, BATCH))
+        print(report(sizes, plans, calls, runs, CLAIM))
 
 
 if __name__ == "__main__":

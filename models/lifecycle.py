@@ -368,6 +368,11 @@ def next_state(rule: Rule, state: State, move: CreditMove | None, party: Party |
     )
 
 
+def has_started(starts_at: datetime, now: datetime) -> bool:
+    """SPEC §2: participant actions need "the scheduled start has not yet occurred"."""
+    return now >= starts_at
+
+
 def is_late(starts_at: datetime, now: datetime, window_hours: int) -> bool:
     """SPEC: late means now > startsAt − 48 h (the window is configurable)."""
     return now > starts_at - timedelta(hours=window_hours)

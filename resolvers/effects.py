@@ -22,7 +22,7 @@ from models.enums import (
 from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State
 from models.meetings import Meeting, Reason, Reminder, TimelineEvent
 from models.texts import render
-from resolvers.outbox import notify, record
+from resolvers.outbox import meeting_changed, notify, record
 
 
 def state_of(meeting: Meeting) -> State:
@@ -142,12 +142,7 @@ async def apply_rule(
 
     if rule.notify is not None:
         await _notify_parties(meeting, rule, party)
-    await record(OutboxKind.MEETING_CHANGED, {
-        "meeting_id": meeting.id,
-        "version": meeting.version,
-        "event_id": events[-1].id if events else None,
-        "account_ids": [meeting.user_id, meeting.expert_id],
-    })
+    await meeting_changed(meeting, events[-1].id if events else None)
     return events
 
 

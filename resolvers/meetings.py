@@ -101,7 +101,7 @@ async def act(
                 f"The meeting changed (version {meeting.version}, expected {expected_version}).",
                 "expectedVersion",
             )
-        if now >= meeting.starts_at:
+        if lifecycle.has_started(meeting.starts_at, now):
             raise DomainError(ErrorCode.MEETING_ALREADY_STARTED, "The meeting has started.")
         rule = lifecycle.decide(action, party, state_of(meeting))
         reason = await _reason(rule, reason_code)

@@ -5,12 +5,24 @@ from typing import Any
 
 from app import clock
 from models.enums import NotificationKind, OutboxKind
+from models.meetings import Meeting
 from models.notifications import Notification
 from models.outbox import OutboxEntry
 
 
 async def record(kind: OutboxKind, payload: dict[str, Any]) -> OutboxEntry:
     return await OutboxEntry.create(kind=kind, payload=payload, created_at=clock.now())
+
+
+async def meeting_changed(meeting: Meeting, event_id: int | None) -> OutboxEntry:
+    """The live event of any committed change to a meeting (SPEC §8), by a party or the
+    system: its version, the timeline event that caused it, and who may see it."""
+    return await record(OutboxKind.MEETING_CHANGED, {
+        "meeting_id": meeting.id,
+        "version": meeting.version,
+        "event_id": event_id,
+        "account_ids": [meeting.user_id, meeting.expert_id],
+    })
 
 
 async def notify(

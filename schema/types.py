@@ -373,7 +373,7 @@ class Meeting(Node):
     def available_actions(self, info: Info) -> list[enums.MeetingAction]:
         from app import clock
 
-        if clock.now() >= self.row.starts_at:
+        if lifecycle.has_started(self.row.starts_at, clock.now()):
             return []
         return lifecycle.available_actions(self._viewer_party(info), state_of(self.row))
 

@@ -20,14 +20,13 @@ from models.enums import (
     ConferenceStatus,
     MeetingStatus,
     NotificationKind,
-    OutboxKind,
     ReminderKind,
 )
 from models.enums import TimelineEventKind as K
 from models.lifecycle import LABELS
 from models.meetings import Meeting, Reminder, TimelineEvent
 from models.texts import render
-from resolvers.outbox import notify, record
+from resolvers.outbox import meeting_changed, notify
 from workers.conferencing import Conference, get_provider
 from workers.conferencing.jobs import window_of
 
@@ -73,12 +72,7 @@ async def _send(reminder: Reminder, meeting: Meeting) -> None:
     await notify(recipient.id, note, title, body, meeting.id)
     meeting.version += 1
     await meeting.save()
-    await record(OutboxKind.MEETING_CHANGED, {
-        "meeting_id": meeting.id,
-        "version": meeting.version,
-        "event_id": event.id,
-        "account_ids": [meeting.user_id, meeting.expert_id],
-    })
+    await meeting_changed(meeting, event.id)
 
 
 async def _one(reminder_id: int, meeting_id: int) -> bool:

@@ -21,13 +21,12 @@ from models.enums import (
     ConferenceStatus,
     MeetingStatus,
     NotificationKind,
-    OutboxKind,
     TimelineEventKind,
 )
 from models.lifecycle import LABELS
 from models.meetings import Meeting, TimelineEvent
 from models.texts import render
-from resolvers.outbox import notify, record
+from resolvers.outbox import meeting_changed, notify
 from workers.conferencing import (
     Conference,
     PermanentError,
@@ -57,12 +56,7 @@ async def _changed(meeting: Meeting, kind: TimelineEventKind | None) -> None:
                                            starts_at=meeting.starts_at)
     meeting.version += 1
     await meeting.save()
-    await record(OutboxKind.MEETING_CHANGED, {
-        "meeting_id": meeting.id,
-        "version": meeting.version,
-        "event_id": event.id if event else None,
-        "account_ids": [meeting.user_id, meeting.expert_id],
-    })
+    await meeting_changed(meeting, event.id if event else None)
 
 
 async def _create_or_move(meeting: Meeting, provider: Provider) -> Outcome:
