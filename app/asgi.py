@@ -116,7 +116,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             await readiness.close()
             stop_worker.set()
             if worker is not None:
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(worker, timeout=10)
             await relay.stop()
             await live_bus.stop()
@@ -134,8 +134,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     if settings.allowed_origins:
         middleware.insert(0, Middleware(
             CORSMiddleware, allow_origins=settings.allowed_origins,
-            allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type"],
-            max_age=600))
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"], max_age=600))
     middleware.insert(0, Middleware(RequestIdMiddleware))  # outermost: ids every request
     return Starlette(
         routes=[

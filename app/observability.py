@@ -94,6 +94,8 @@ def configure_logging(log_format: str = "console", level: str | int = "INFO") ->
         for own in list(library.handlers):
             library.removeHandler(own)
         library.propagate = True
+    # A client library's line per outgoing request (JWKS, Zoom, tests) is noise at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
