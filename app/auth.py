@@ -8,6 +8,7 @@ required. The account is created on its first authenticated request from the tok
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ class Claims:
     email: str
     tz: str | None
     is_admin: bool
+    exp: float | None = None
 
 
 class AuthError(Exception):
@@ -115,6 +117,7 @@ def _claims(data: dict[str, Any]) -> Claims:
         email=str(data.get("email") or ""),
         tz=data.get("tz"),
         is_admin=isinstance(roles, list) and "admin" in roles,
+        exp=float(data["exp"]) if isinstance(data.get("exp"), int | float) else None,
     )
 
 
@@ -198,9 +201,48 @@ def make_token(settings: Settings, sub: str, *, name: str | None = None, email: 
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 
+class _RecentTokens:
+    """Tokens verified a moment ago, with their account: a client sends the same token with
+    every request, and verifying it (signature, claims) and reading its account is most of
+    a small query's cost. An entry lives at most TTL seconds and never past the token's
+    `exp`; the account row depends only on the token's claims, so it cannot go stale."""
+
+    TTL = 60.0
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[str, tuple[float, Account]] = OrderedDict()
+
+    def get(self, token: str) -> Account | None:
+        entry = self.entries.get(token)
+        if entry is None:
+            return None
+        if entry[0] <= time.time():
+            del self.entries[token]
+            return None
+        return entry[1]
+
+    def put(self, token: str, claims: Claims, account: Account) -> None:
+        until = time.time() + self.TTL
+        if claims.exp is not None:
+            until = min(until, claims.exp)
+        self.entries[token] = (until, account)
+        while len(self.entries) > self.SIZE:
+            self.entries.popitem(last=False)
+
+
+_recent = _RecentTokens()
+
+
 async def authenticate(header: str | None, settings: Settings) -> Account:
     """The account behind an `Authorization: Bearer <JWT>` header (AuthError otherwise)."""
     token = bearer(header)
     if token is None:
         raise AuthError("Authentication required: send Authorization: Bearer <JWT>.")
-    return await account_for(await verify(token, settings))
+    cached = _recent.get(token)
+    if cached is not None:
+        return cached
+    claims = await verify(token, settings)
+    account = await account_for(claims)
+    _recent.put(token, claims, account)
+    return account

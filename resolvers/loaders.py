@@ -1,7 +1,8 @@
 """Per-request DataLoaders: one query per relation per request, whatever the page size."""
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -107,23 +108,73 @@ def agreed_of(account_id: int | None) -> DataLoader[tuple[Any, Any, int], list[M
 
 
 class Loaders:
+    """Built on first use: most requests touch two or three of these, and a DataLoader is not
+    free to create (a viewer query paid ~50 µs for building all sixteen twice)."""
+
     def __init__(self, viewer_id: int | None = None) -> None:
-        self.account = by_id(Account)
-        self.service = by_id(ExpertService)
-        self.skill = by_id(Skill)
-        self.reason = by_id(Reason)
-        self.meeting = by_id(Meeting)
-        self.timeline = many_by(TimelineEvent, "meeting_id", ("id",))
-        self.service_skills = m2m_skills("services")
-        self.profile_skills = m2m_skills("experts")
-        self.services_of = many_by(ExpertService, "expert_id", ("id",))
-        self.profile = profile_by_account()
-        self.conversation = conversation_by_pair()
-        self.pair_meetings = meetings_of_pair()
-        self.conflicts = agreed_of(viewer_id)
-        self.weekly_rules = many_by(WeeklyRuleRow, "expert_id", ("weekday", "start_minute"))
-        self.free_dates = many_by(FreeDate, "expert_id", ("starts_at",))
-        self.blocked_dates = many_by(BlockedDate, "expert_id", ("starts_at",))
+        self.viewer_id = viewer_id
 
+    @cached_property
+    def account(self) -> DataLoader[int, Account | None]:
+        return by_id(Account)
 
-Factory = Callable[[], Loaders]
+    @cached_property
+    def service(self) -> DataLoader[int, ExpertService | None]:
+        return by_id(ExpertService)
+
+    @cached_property
+    def skill(self) -> DataLoader[int, Skill | None]:
+        return by_id(Skill)
+
+    @cached_property
+    def reason(self) -> DataLoader[int, Reason | None]:
+        return by_id(Reason)
+
+    @cached_property
+    def meeting(self) -> DataLoader[int, Meeting | None]:
+        return by_id(Meeting)
+
+    @cached_property
+    def timeline(self) -> DataLoader[int, list[TimelineEvent]]:
+        return many_by(TimelineEvent, "meeting_id", ("id",))
+
+    @cached_property
+    def service_skills(self) -> DataLoader[int, list[Skill]]:
+        return m2m_skills("services")
+
+    @cached_property
+    def profile_skills(self) -> DataLoader[int, list[Skill]]:
+        return m2m_skills("experts")
+
+    @cached_property
+    def services_of(self) -> DataLoader[int, list[ExpertService]]:
+        return many_by(ExpertService, "expert_id", ("id",))
+
+    @cached_property
+    def profile(self) -> DataLoader[int, ExpertProfile | None]:
+        return profile_by_account()
+
+    @cached_property
+    def conversation(self) -> DataLoader[tuple[int, int], Conversation | None]:
+        return conversation_by_pair()
+
+    @cached_property
+    def pair_meetings(self) -> DataLoader[tuple[int, int], list[Meeting]]:
+        return meetings_of_pair()
+
+    @cached_property
+    def conflicts(self) -> DataLoader[tuple[Any, Any, int], list[Meeting]]:
+        return agreed_of(self.viewer_id)
+
+    @cached_property
+    def weekly_rules(self) -> DataLoader[int, list[WeeklyRuleRow]]:
+        return many_by(WeeklyRuleRow, "expert_id", ("weekday", "start_minute"))
+
+    @cached_property
+    def free_dates(self) -> DataLoader[int, list[FreeDate]]:
+        return many_by(FreeDate, "expert_id", ("starts_at",))
+
+    @cached_property
+    def blocked_dates(self) -> DataLoader[int, list[BlockedDate]]:
+        return many_by(BlockedDate, "expert_id", ("starts_at",))
+

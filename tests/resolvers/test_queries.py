@@ -106,7 +106,7 @@ async def test_meeting_list_statement_count_does_not_grow(client: httpx.AsyncCli
         # are the list's: count, page, and one per DataLoader (accounts, services, skills,
         # timelines, services' skills).
         auth = [s for s in statements if 'FROM "account" WHERE "key"' in s]
-        assert len(auth) == 1
+        assert len(auth) <= 1  # none when the token was verified a moment ago (app/auth.py)
         counts[first] = len(statements) - len(auth)
         print(f"\nmeetings(first: {first}): {len(statements)} SQL statements "
               f"({counts[first]} for the list + {len(auth)} to authenticate)")

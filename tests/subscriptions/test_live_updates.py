@@ -34,6 +34,17 @@ async def http(orm: str) -> AsyncIterator[tuple[str, httpx.AsyncClient]]:
             yield base, client
 
 
+async def _published() -> None:
+    """Waits (up to 10 s) until the live server's relay has published every committed
+    event."""
+    for _ in range(200):
+        if not await OutboxEntry.filter(delivered_at__isnull=True,
+                                        kind__in=["MEETING_CHANGED", "NOTIFICATION"]).exists():
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the relay did not publish the backlog")
+
+
 def _data(message: dict[str, Any]) -> dict[str, Any]:
     assert message["type"] in ("next", "data"), message
     assert not message["payload"].get("errors"), message
@@ -55,6 +66,7 @@ async def test_participants_see_every_change_as_it_happens(
     m = await market(client)
     first = (await m.request(at(T0, days=3)))["meeting"]
     second = (await m.request(at(T0, days=4)))["meeting"]
+    await _published()  # the requests' own events are out before anyone subscribes
     async with subscriber(base, m.user.token, legacy=legacy) as user_ws, \
             subscriber(base, m.expert.token, legacy=legacy) as expert_ws:
         await user_ws.subscribe(CHANGES, {"id": first["id"]})
@@ -137,6 +149,7 @@ async def test_events_cross_server_processes(orm: str) -> None:
         async with httpx.AsyncClient(base_url=f"http://{two}", timeout=20) as client:
             m = await market(client)
             meeting = (await m.request(at(T0, days=3)))["meeting"]
+            await _published()
             async with subscriber(one, m.user.token) as ws:
                 await ws.subscribe(CHANGES, {"id": meeting["id"]})
                 await asyncio.sleep(0.3)
@@ -154,6 +167,7 @@ async def test_nothing_is_lost_while_redis_is_down(orm: str) -> None:
             async with httpx.AsyncClient(base_url=f"http://{base}", timeout=20) as client:
                 m = await market(client)
                 meetings = [(await m.request(at(T0, days=3 + i)))["meeting"] for i in range(3)]
+                await _published()
                 async with subscriber(base, m.user.token) as ws:
                     await ws.subscribe(CHANGES)
                     await asyncio.sleep(0.3)
