@@ -10,7 +10,6 @@ import math
 import os
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from websockets.asyncio.client import ClientConnection, connect
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.live import free_port, wait_port  # noqa: E402 - the tests' own helpers
 
 PG_ADMIN = os.environ.get("MEETINGS_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 SERVER_CPU, CLIENT_CPU = 0, 1
@@ -66,22 +67,6 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({model}), Linux {os.uname().release}, Python " \
            f"{sys.version.split()[0]}; load average {load} (other work on the machine " \
            "shows here)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {port}")
 
 
 # --- database ------------------------------------------------------------------------------
@@ -131,7 +116,7 @@ def redis_server() -> Iterator[str]:
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
          "no", "--maxclients", "10000"], stdout=subprocess.DEVNULL)
     try:
-        _wait_port(port)
+        wait_port(port, timeout=30.0)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
@@ -176,7 +161,7 @@ def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create
         command = [taskset, "-c", str(SERVER_CPU), *command]  # taskset execs: same pid
     process = subprocess.Popen(command, cwd=ROOT, env=env, preexec_fn=_server_preexec)
     try:
-        _wait_port(port)
+        wait_port(port, timeout=30.0)
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).raise_for_status()
         yield Server(f"127.0.0.1:{port}", process.pid)
     finally:

@@ -26,7 +26,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_port(port: int, timeout: float = 20.0) -> None:
+def wait_port(port: int, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -49,7 +49,7 @@ def server(database_url: str, redis_url: str | None = None) -> Iterator[str]:
          "--port", str(port), "--log-level", "warning"],
         cwd=ROOT, env=env)
     try:
-        _wait_port(port)
+        wait_port(port)
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).raise_for_status()
         yield f"127.0.0.1:{port}"
     finally:
@@ -76,7 +76,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no"], stdout=subprocess.DEVNULL)
-        _wait_port(self.port)
+        wait_port(self.port)
 
     def stop(self) -> None:
         if self.process:

@@ -34,7 +34,7 @@ from app.settings import get_settings
 from models.outbox import OutboxEntry
 from schema.schema import MaskUnexpectedErrors
 from tests.conftest import T0
-from tests.live import ROOT, RedisServer, _wait_port, free_port, subscriber
+from tests.live import ROOT, RedisServer, free_port, subscriber, wait_port
 from tests.support import party
 
 NOTIFICATIONS = "subscription { notificationReceived { kind title } }"
@@ -93,7 +93,7 @@ def live_server(database_url: str, log: Path, redis_url: str | None = None) -> I
              "--port", str(port), "--log-level", "info", "--timeout-graceful-shutdown", "10"],
             cwd=ROOT, env=env, stderr=stderr)
     try:
-        _wait_port(port)
+        wait_port(port)
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).raise_for_status()
         yield Live(process, port, log)
     finally:
