@@ -21,8 +21,9 @@ from models.enums import (
 )
 from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State
 from models.meetings import Meeting, Reason, Reminder, TimelineEvent
+from models.outbox import OutboxEntry
 from models.texts import render
-from resolvers.outbox import meeting_changed, notify, record
+from resolvers.outbox import entry, meeting_change, record_all, stored_notification
 
 
 def state_of(meeting: Meeting) -> State:
@@ -71,11 +72,13 @@ def _move_dates(meeting: Meeting, rule: Rule, party: Party | None, new_date: dat
     return meeting.starts_at
 
 
-async def _plan_reminders(meeting: Meeting, plan: ReminderPlan | None) -> None:
+async def _plan_reminders(meeting: Meeting, plan: ReminderPlan | None, was_agreed: bool) -> None:
     if plan is None:
         return
     # Unsent reminders of any earlier date go; sent ones stay as the record of what was sent.
-    await Reminder.filter(meeting_id=meeting.id, sent_at__isnull=True).delete()
+    # Only an AGREED meeting has unsent reminders (leaving AGREED drops them).
+    if was_agreed:
+        await Reminder.filter(meeting_id=meeting.id, sent_at__isnull=True).delete()
     if plan is ReminderPlan.PLAN:
         settings = get_settings()
         await Reminder.bulk_create([
@@ -88,17 +91,19 @@ async def _plan_reminders(meeting: Meeting, plan: ReminderPlan | None) -> None:
         ])
 
 
-async def _conference(meeting: Meeting, job: ConferenceJob | None) -> None:
+def _conference(meeting: Meeting, job: ConferenceJob | None) -> list[OutboxEntry]:
+    """Sets the conference status; returns the job for the outbox."""
     if job is None:
-        return
+        return []
     if job is ConferenceJob.CREATE_OR_MOVE:
         if meeting.conference_status is not ConferenceStatus.CREATED:
             meeting.conference_status = ConferenceStatus.PENDING
             meeting.conference_provider = get_settings().conference_provider
-        await record(OutboxKind.CONFERENCE, {"meeting_id": meeting.id, "op": "create_or_move"})
-    elif meeting.conference_status in (ConferenceStatus.PENDING, ConferenceStatus.CREATED):
+        return [entry(OutboxKind.CONFERENCE, {"meeting_id": meeting.id, "op": "create_or_move"})]
+    if meeting.conference_status in (ConferenceStatus.PENDING, ConferenceStatus.CREATED):
         meeting.conference_status = ConferenceStatus.CANCELLED
-        await record(OutboxKind.CONFERENCE, {"meeting_id": meeting.id, "op": "delete"})
+        return [entry(OutboxKind.CONFERENCE, {"meeting_id": meeting.id, "op": "delete"})]
+    return []
 
 
 async def apply_rule(
@@ -128,8 +133,8 @@ async def apply_rule(
         meeting.rejection_reason, meeting.rejection_note = reason, note
     elif rule.status is MeetingStatus.CANCELLED:
         meeting.cancellation_reason, meeting.cancellation_note = reason, note
-    await _plan_reminders(meeting, rule.reminders)
-    await _conference(meeting, rule.conference)
+    await _plan_reminders(meeting, rule.reminders, before.status is MeetingStatus.AGREED)
+    outbox = _conference(meeting, rule.conference)
     meeting.version += 1
     await meeting.save()
 
@@ -141,12 +146,14 @@ async def apply_rule(
     ]
 
     if rule.notify is not None:
-        await _notify_parties(meeting, rule, party)
-    await meeting_changed(meeting, events[-1].id if events else None)
+        outbox += await _notify_parties(meeting, rule, party)
+    outbox.append(meeting_change(meeting, events[-1].id if events else None))
+    await record_all(outbox)  # one insert for the conference job and the live events
     return events
 
 
-async def _notify_parties(meeting: Meeting, rule: Rule, party: Party | None) -> None:
+async def _notify_parties(meeting: Meeting, rule: Rule,
+                          party: Party | None) -> list[OutboxEntry]:
     assert rule.notify is not None
     accounts = {a.id: a for a in await Account.filter(id__in=[meeting.user_id,
                                                                meeting.expert_id])}
@@ -154,8 +161,12 @@ async def _notify_parties(meeting: Meeting, rule: Rule, party: Party | None) -> 
     recipients = [(user, expert), (expert, user)] if party is None else (
         [(expert, user)] if party is Party.USER else [(user, expert)])
     when = meeting.alt_starts_at or meeting.starts_at
+    live = []
     for recipient, other in recipients:
         title, body = render(rule.notify, other=other.display_name, when=when,
                              timezone=recipient.timezone,
                              cancelled_by_expert=party is Party.EXPERT)
-        await notify(recipient.id, rule.notify, title, body, meeting.id)
+        _, event = await stored_notification(recipient.id, rule.notify, title, body,
+                                             meeting.id)
+        live.append(event)
+    return live

@@ -10,19 +10,59 @@ from models.notifications import Notification
 from models.outbox import OutboxEntry
 
 
+def entry(kind: OutboxKind, payload: dict[str, Any]) -> OutboxEntry:
+    """An outbox row not yet written: callers with several write them in one insert."""
+    return OutboxEntry(kind=kind, payload=payload, created_at=clock.now())
+
+
 async def record(kind: OutboxKind, payload: dict[str, Any]) -> OutboxEntry:
-    return await OutboxEntry.create(kind=kind, payload=payload, created_at=clock.now())
+    row = entry(kind, payload)
+    await row.save()
+    return row
 
 
-async def meeting_changed(meeting: Meeting, event_id: int | None) -> OutboxEntry:
+async def record_all(rows: list[OutboxEntry]) -> None:
+    if rows:
+        await OutboxEntry.bulk_create(rows)  # in list order, so ids keep the causal order
+
+
+def meeting_change(meeting: Meeting, event_id: int | None) -> OutboxEntry:
     """The live event of any committed change to a meeting (SPEC §8), by a party or the
     system: its version, the timeline event that caused it, and who may see it."""
-    return await record(OutboxKind.MEETING_CHANGED, {
+    return entry(OutboxKind.MEETING_CHANGED, {
         "meeting_id": meeting.id,
         "version": meeting.version,
         "event_id": event_id,
         "account_ids": [meeting.user_id, meeting.expert_id],
     })
+
+
+async def meeting_changed(meeting: Meeting, event_id: int | None) -> OutboxEntry:
+    row = meeting_change(meeting, event_id)
+    await row.save()
+    return row
+
+
+async def stored_notification(
+    recipient_id: int,
+    kind: NotificationKind,
+    title: str,
+    body: str,
+    meeting_id: int | None = None,
+) -> tuple[Notification, OutboxEntry]:
+    """The notification, written, and its live event, not yet written."""
+    notification = await Notification.create(
+        recipient_id=recipient_id,
+        kind=kind,
+        title=title,
+        body=body,
+        meeting_id=meeting_id,
+        created_at=clock.now(),
+    )
+    return notification, entry(
+        OutboxKind.NOTIFICATION,
+        {"notification_id": notification.id, "recipient_id": recipient_id},
+    )
 
 
 async def notify(
@@ -32,16 +72,7 @@ async def notify(
     body: str,
     meeting_id: int | None = None,
 ) -> Notification:
-    notification = await Notification.create(
-        recipient_id=recipient_id,
-        kind=kind,
-        title=title,
-        body=body,
-        meeting_id=meeting_id,
-        created_at=clock.now(),
-    )
-    await record(
-        OutboxKind.NOTIFICATION,
-        {"notification_id": notification.id, "recipient_id": recipient_id},
-    )
+    notification, live = await stored_notification(recipient_id, kind, title, body,
+                                                    meeting_id)
+    await live.save()
     return notification
