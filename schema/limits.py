@@ -27,6 +27,7 @@ from graphql import (
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
@@ -117,11 +118,34 @@ def _alias_rule(max_aliases: int) -> type[ASTValidationRule]:
     return QueryAliasesRule
 
 
+class NoNulCharacters(ValidationRule):
+    """PostgreSQL text cannot hold U+0000: refuse it in the document's string literals (and,
+    in QueryLimits, in the variables) before anything runs, instead of failing on write."""
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        if "\x00" in node.value:
+            self.report_error(GraphQLError(NUL_MESSAGE, node,
+                                           extensions={"code": "INVALID_INPUT"}))
+
+
+NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
+
+
+def has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
 @lru_cache(maxsize=16)
 def validation_rules(max_depth: int, max_aliases: int, introspection: bool
                      ) -> tuple[type[ASTValidationRule], ...]:
     """The same tuple of the same classes for the same limits: the validation cache's key."""
-    rules = [_depth_rule(max_depth), _alias_rule(max_aliases)]
+    rules = [_depth_rule(max_depth), _alias_rule(max_aliases), NoNulCharacters]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     return tuple(rules)
@@ -296,6 +320,8 @@ class QueryLimits(SchemaExtension):
         if ec.pre_execution_errors is None and ec.graphql_document is not None:
             ec.pre_execution_errors = validate_document(
                 ec.schema._schema, ec.graphql_document, ec.validation_rules)
+        if not ec.pre_execution_errors and has_nul(ec.variables):
+            ec.pre_execution_errors = [PublicError(NUL_MESSAGE, "INVALID_INPUT")]
         if not ec.pre_execution_errors and ec.graphql_document is not None:
             limit = self._settings().max_query_cost
             cost = query_cost(ec.schema._schema, ec.graphql_document, ec.operation_name,

@@ -4,6 +4,7 @@ introspection and GraphiQL in production, and the validation cache staying effec
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 import strawberry.schema.schema as strawberry_schema
 
@@ -147,3 +148,22 @@ def test_production_refuses_the_public_default_secret() -> None:
 
     with pytest.raises(RuntimeError, match="JWT_SECRET"):
         create_app(Settings(environment="production"), manage_db=False)
+
+
+async def test_nul_characters_are_refused_before_anything_runs(client: httpx.AsyncClient) -> None:
+    """PostgreSQL text cannot hold U+0000 (found by the fuzzer): refused up front, readably,
+    in literals and in variables, and nothing is written."""
+    from tests.support import party
+
+    expert = await party(client)
+    literal = await expert.raw(
+        'mutation { updateExpertProfile(input: {headline: "a\\u0000b"}) { errors { code } } }')
+    variables = await expert.raw(
+        "mutation($i: UpdateExpertProfileInput!) { updateExpertProfile(input: $i) "
+        "{ errors { code } } }", {"i": {"skillNames": ["ok", "bad\x00"]}})
+    for body in (literal, variables):
+        assert body.get("data") is None, body
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+        assert "U+0000" in body["errors"][0]["message"]
+    profile = await expert.q("{ viewer { account { expertProfile { headline } } } }")
+    assert profile["viewer"]["account"]["expertProfile"] is None
