@@ -368,6 +368,12 @@ def next_state(rule: Rule, state: State, move: CreditMove | None, party: Party |
     )
 
 
+def system_due(action: SystemAction, starts_at: datetime, ends_at: datetime,
+               now: datetime) -> bool:
+    """SPEC §4: S1 once an AGREED meeting has ended, S2 once an unanswered one's start passed."""
+    return (ends_at if action is SystemAction.COMPLETE else starts_at) <= now
+
+
 def has_started(starts_at: datetime, now: datetime) -> bool:
     """SPEC §2: participant actions need "the scheduled start has not yet occurred"."""
     return now >= starts_at

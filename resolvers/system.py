@@ -19,26 +19,19 @@ from resolvers.effects import apply_rule, state_of
 BATCH = 500
 
 
-async def _run(action: SystemAction, ids: list[int], due: "Due") -> int:
+async def _run(action: SystemAction, ids: list[int], now: datetime) -> int:
     rule = lifecycle.system_rule(action)
     done = 0
     for meeting_id in ids:
         async with in_transaction():
             meeting = await Meeting.select_for_update().get_or_none(id=meeting_id)
-            if meeting is None or not rule.when(state_of(meeting)) or not due(meeting):
+            if (meeting is None or not rule.when(state_of(meeting))
+                    or not lifecycle.system_due(action, meeting.starts_at, meeting.ends_at,
+                                                now)):
                 continue
             await apply_rule(meeting, rule, None)
             done += 1
     return done
-
-
-class Due:
-    def __init__(self, action: SystemAction, now: datetime) -> None:
-        self.action, self.now = action, now
-
-    def __call__(self, meeting: Meeting) -> bool:
-        moment = meeting.ends_at if self.action is SystemAction.COMPLETE else meeting.starts_at
-        return moment <= self.now
 
 
 async def complete_ended(now: datetime | None = None) -> int:
@@ -49,7 +42,7 @@ async def complete_ended(now: datetime | None = None) -> int:
     ids = await Meeting.filter(status=MeetingStatus.AGREED, starts_at__lte=now,
                                ends_at__lte=now).order_by(
         "ends_at").limit(BATCH).values_list("id", flat=True)
-    return await _run(SystemAction.COMPLETE, cast(list[int], ids), Due(SystemAction.COMPLETE, now))
+    return await _run(SystemAction.COMPLETE, cast(list[int], ids), now)
 
 
 async def expire_started(now: datetime | None = None) -> int:
@@ -58,7 +51,7 @@ async def expire_started(now: datetime | None = None) -> int:
     ids = await Meeting.filter(
         status=MeetingStatus.AWAITING_APPROVAL, starts_at__lte=now
     ).order_by("starts_at").limit(BATCH).values_list("id", flat=True)
-    return await _run(SystemAction.EXPIRE, cast(list[int], ids), Due(SystemAction.EXPIRE, now))
+    return await _run(SystemAction.EXPIRE, cast(list[int], ids), now)
 
 
 async def sweep(now: datetime | None = None) -> dict[str, int]:
