@@ -15,16 +15,17 @@ from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import auth, db, ratelimit
+from app import auth, ratelimit
 from app.guards import BodySizeLimit
 from app.health import Readiness
 from app.metrics import metrics_endpoint
-from app.observability import RequestIdMiddleware, configure_logging
-from app.settings import Settings, get_settings
+from app.schema import schema
 from app.shutdown import WebSockets, on_signals
+from core import db
+from core.observability import RequestIdMiddleware, configure_logging
+from core.settings import Settings, get_settings
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from schema.schema import schema
 from subscriptions.bus import bus_for, use_bus
 from subscriptions.relay import Relay, use_relay
 from workers.embedded import run_embedded

@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 from tortoise.exceptions import IntegrityError
 
-from app.settings import Settings
+from core.settings import Settings
 from models.accounts import Account
 
 log = logging.getLogger("meetings.auth")

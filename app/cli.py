@@ -6,8 +6,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from app import db
-from app.settings import get_settings
+from core import db
+from core.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,7 +100,7 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_export_schema(args: argparse.Namespace) -> None:
-    from schema.schema import schema
+    from app.schema import schema
 
     text = schema.as_str() + "\n"
     if args.check:

@@ -5,6 +5,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.errors import RequestErrorCode
+
 
 class BodySizeLimit:
     """Refuses request bodies over `max_bytes` with 413, by Content-Length when given and by
@@ -52,6 +54,6 @@ class BodySizeLimit:
         response = JSONResponse(
             {"errors": [{"message": f"The request body is larger than {self.max_bytes} bytes "
                                     "(MAX_BODY_BYTES).",
-                         "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+                         "extensions": {"code": RequestErrorCode.PAYLOAD_TOO_LARGE.value}}]},
             status_code=413, headers={"Connection": "close"})
         await response(scope, receive, send)

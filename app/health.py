@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from app.settings import Settings
+from core.settings import Settings
 
 CHECK_TIMEOUT_SECONDS = 2.0
 

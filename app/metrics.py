@@ -1,18 +1,4 @@
-"""Prometheus metrics: the collectors, the GraphQL extension that feeds them, `/metrics`.
-
-- `meetings_graphql_requests_total{operation, type}`: operations (type: query, mutation,
-  subscription, unknown);
-- `meetings_graphql_request_duration_seconds{operation}`: histogram, queries and mutations;
-- `meetings_graphql_errors_total{code, source}`: `payload` (a mutation's UserError) or
-  `graphql` (a GraphQL error's `extensions.code`);
-- `meetings_live_subscriptions`: subscription operations running in this process;
-- `meetings_outbox_backlog`: undelivered outbox rows, counted when scraped;
-- `meetings_jobs_total{actor, outcome}`: conference_job, reminder, email.
-
-Label values are bounded: an operation is named by its operation name (or `anonymous`),
-truncated, and after `MAX_LABEL_VALUES` distinct names further ones count as `other`.
-The worker process exposes its own registry on METRICS_PORT (`start_worker_metrics`).
-"""
+"""The GraphQL extension that feeds the collectors of `core/metrics.py`, and `/metrics`."""
 
 import logging
 import time
@@ -20,78 +6,24 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from core.errors import RequestErrorCode
+from core.metrics import (
+    GRAPHQL_DURATION,
+    GRAPHQL_REQUESTS,
+    LIVE_SUBSCRIPTIONS,
+    OUTBOX_BACKLOG,
+    count_error,
+    operation_label,
+)
+
 log = logging.getLogger("meetings.metrics")
-
-disable_created_metrics()  # no `_created` series next to every counter and histogram
-MAX_LABEL_LENGTH = 64
-MAX_LABEL_VALUES = 200
-
-GRAPHQL_REQUESTS = Counter(
-    "meetings_graphql_requests", "GraphQL operations, by operation name and type.",
-    ["operation", "type"])
-GRAPHQL_DURATION = Histogram(
-    "meetings_graphql_request_duration_seconds",
-    "Time to answer a GraphQL query or mutation, by operation name.", ["operation"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
-GRAPHQL_ERRORS = Counter(
-    "meetings_graphql_errors",
-    "Errors by code: payload UserErrors of mutations and GraphQL errors' extensions.code.",
-    ["code", "source"])
-LIVE_SUBSCRIPTIONS = Gauge(
-    "meetings_live_subscriptions", "Subscription operations running in this process.")
-OUTBOX_BACKLOG = Gauge(
-    "meetings_outbox_backlog", "Undelivered outbox rows (counted at scrape time).")
-JOBS = Counter(
-    "meetings_jobs", "Background jobs by actor and outcome.", ["actor", "outcome"])
-
-
-class _BoundedLabels:
-    """Truncates label values and caps how many distinct ones are used."""
-
-    def __init__(self, limit: int = MAX_LABEL_VALUES) -> None:
-        self.limit = limit
-        self.seen: set[str] = set()
-
-    def __call__(self, value: str) -> str:
-        value = value[:MAX_LABEL_LENGTH]
-        if value in self.seen:
-            return value
-        if len(self.seen) >= self.limit:
-            return "other"
-        self.seen.add(value)
-        return value
-
-
-_operation_label = _BoundedLabels()
-_code_label = _BoundedLabels(100)
-
-
-def count_error(code: str, source: str) -> None:
-    GRAPHQL_ERRORS.labels(_code_label(str(code)), source).inc()
-
-
-def count_user_error(code: Any) -> None:
-    """A mutation answered with a UserError in its payload."""
-    count_error(getattr(code, "value", code), "payload")
-
-
-def job_done(actor: str, outcome: str) -> None:
-    JOBS.labels(actor, outcome).inc()
 
 
 def _error_code(error: GraphQLError, result: Any) -> str:
@@ -99,9 +31,9 @@ def _error_code(error: GraphQLError, result: Any) -> str:
     if code:
         return str(code)
     if isinstance(error, GraphQLSyntaxError):
-        return "GRAPHQL_PARSE_FAILED"
+        return RequestErrorCode.GRAPHQL_PARSE_FAILED
     if isinstance(result, PreExecutionError):
-        return "GRAPHQL_VALIDATION_FAILED"
+        return RequestErrorCode.GRAPHQL_VALIDATION_FAILED
     return "UNSPECIFIED"
 
 
@@ -158,7 +90,7 @@ class GraphQLMetrics(SchemaExtension):
             name = self.execution_context.operation_name
         except Exception:  # noqa: BLE001
             name = None
-        return _operation_label(name or "anonymous"), self._type()
+        return operation_label(name or "anonymous"), self._type()
 
 
 async def refresh_outbox_backlog() -> None:
@@ -176,10 +108,3 @@ async def metrics_endpoint(_: Request) -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-def start_worker_metrics(port: int | None) -> None:
-    """The worker's own /metrics (its job counters) on METRICS_PORT, when set."""
-    if port:
-        from prometheus_client import start_http_server
-
-        start_http_server(port)
-        log.info("worker metrics on :%d/metrics", port)

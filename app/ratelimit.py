@@ -17,11 +17,12 @@ from graphql import ExecutionResult, FieldNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from app.settings import Settings
-from schema.errors import PublicError
+from core.errors import RequestErrorCode
+from core.settings import Settings
+from schema.errors import request_error
 
 log = logging.getLogger("meetings.ratelimit")
-RATE_LIMITED = "RATE_LIMITED"
+RATE_LIMITED = RequestErrorCode.RATE_LIMITED
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class RateLimitMutations(SchemaExtension):
             log.warning("rate limiter unavailable (%s); letting the mutation through", exc)
             return
         if not decision.allowed:
-            ec.result = ExecutionResult(data=None, errors=[PublicError(
+            ec.result = ExecutionResult(data=None, errors=[request_error(
+                RATE_LIMITED,
                 f"Too many mutations: at most {limiter.limit} per {limiter.window} s "
-                f"(RATE_LIMIT_MUTATIONS); try again in {decision.retry_after} s.",
-                RATE_LIMITED)])
+                f"(RATE_LIMIT_MUTATIONS); try again in {decision.retry_after} s.")])

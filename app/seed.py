@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from app import clock
+from core import clock
 from models.accounts import Account
 from models.enums import MeetingAction, ReasonKind
 from models.meetings import Meeting, Reason

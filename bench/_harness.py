@@ -80,8 +80,8 @@ async def _admin(sql: str) -> None:
 
 
 async def _prepare(url: str) -> None:
-    from app import db
     from app.seed import seed_reasons
+    from core import db
 
     await db.migrate(url)
     await db.close_db()
@@ -177,7 +177,7 @@ def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create
 
 def token(sub: str, *, admin: bool = False) -> str:
     from app.auth import make_token
-    from app.settings import get_settings
+    from core.settings import get_settings
 
     return make_token(get_settings(), sub, name=sub, admin=admin)
 

@@ -41,8 +41,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from tortoise import connections
 
-from app import auth, db
-from app.settings import get_settings
+from app import auth
+from core import db
+from core.settings import get_settings
 
 
 def gid(kind: str, pk: int) -> str:

@@ -160,9 +160,9 @@ async def statement_counts(url: str, bearer: str) -> dict[int, tuple[int, int]]:
     with every statement the ORM's connection class sends recorded: (list, auth)."""
     from tortoise import connections
 
-    from app import db
     from app.asgi import create_app
-    from app.settings import get_settings
+    from core import db
+    from core.settings import get_settings
 
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()

@@ -8,7 +8,7 @@ set-based INSERT … SELECT: 500 experts (one service each, one skill), 5,000 us
 `--meetings` AGREED meetings one every 8.64 s over 10 days (2 timeline events each) with
 their two Reminder rows (REMINDER 24 h and LINK 60 min before the start, as
 `resolvers.effects` plans them), and `--awaiting` AWAITING_APPROVAL meetings over the same
-10 days (for S2). `app.clock` is a FrozenClock set to the instant at which exactly N rows
+10 days (for S2). `core.clock` is a FrozenClock set to the instant at which exactly N rows
 are due (N = 10, then 10,000). Reported:
 
 * the selection query of each sweep — the exact SQL and parameters the ORM issues,
@@ -50,8 +50,8 @@ from typing import Any
 import asyncpg
 from _harness import PG_ADMIN, ROOT, fresh_database, machine, pin_self
 
-from app import clock
-from app.clock import FrozenClock
+from core import clock
+from core.clock import FrozenClock
 
 SPACING = timedelta(seconds=8.64)  # 10,000 meetings a day: 100,000 over 10 days
 EXPERTS, USERS = 500, 5000  # an expert's meetings are 72 min apart (60 min long)
@@ -71,7 +71,7 @@ def with_pool(url: str, size: int) -> str:
 # --- data ------------------------------------------------------------------------------------
 
 async def load(url: str, meetings: int, awaiting: int, t0: datetime) -> dict[str, float]:
-    from app.settings import get_settings
+    from core.settings import get_settings
 
     settings = get_settings()
     started = time.perf_counter()
@@ -314,7 +314,7 @@ async def timed_calls(url: str, at: datetime, due: int) -> Call:
 
 async def single_process(url: str, at: dict[int, datetime], empty: datetime,
                          dues: list[int]) -> tuple[list[Explained], list[Call]]:
-    from app.db import close_db, init_db
+    from core.db import close_db, init_db
     from resolvers.system import complete_ended, expire_started
     from workers.reminders import send_due_reminders
 
@@ -358,7 +358,7 @@ async def single_process(url: str, at: dict[int, datetime], empty: datetime,
 
 async def worker() -> None:
     """`--worker`: send due reminders at BENCH_NOW until none are due; one JSON line out."""
-    from app.db import close_db, init_db
+    from core.db import close_db, init_db
     from models.enums import MeetingStatus
     from models.meetings import Reminder
     from workers.reminders import send_due_reminders

@@ -3,9 +3,10 @@ and appends the matching entry, inside the caller's transaction."""
 
 from tortoise.expressions import F
 
+from core.errors import ErrorCode
 from models.accounts import Account
 from models.enums import CreditEntryKind
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.ledger import CreditEntry
 
 MAX_BALANCE = 2**31 - 1

@@ -35,6 +35,14 @@ class ConferenceStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class MeetingRole(StrEnum):
+    """Which of the viewer's meetings a list shows."""
+
+    USER = "USER"
+    EXPERT = "EXPERT"
+    ANY = "ANY"
+
+
 class ReasonKind(StrEnum):
     REJECTION = "REJECTION"
     CANCELLATION = "CANCELLATION"

@@ -1,30 +1,15 @@
-"""Domain error codes (SPEC §10). The GraphQL enum mirrors this one; the codes live here."""
+"""The refused action of the domain (SPEC §10); its codes are `core.errors.ErrorCode`."""
 
-from enum import StrEnum
-
-
-class ErrorCode(StrEnum):
-    UNAUTHENTICATED = "UNAUTHENTICATED"
-    FORBIDDEN = "FORBIDDEN"
-    NOT_FOUND = "NOT_FOUND"
-    INVALID_INPUT = "INVALID_INPUT"
-    INVALID_STATE = "INVALID_STATE"
-    MEETING_ALREADY_STARTED = "MEETING_ALREADY_STARTED"
-    DATE_IN_PAST = "DATE_IN_PAST"
-    OUTSIDE_AVAILABILITY = "OUTSIDE_AVAILABILITY"
-    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
-    INVALID_REASON = "INVALID_REASON"
-    LATE_CANCELLATION_NOT_ACKNOWLEDGED = "LATE_CANCELLATION_NOT_ACKNOWLEDGED"
-    ALTERNATIVE_PENDING = "ALTERNATIVE_PENDING"
-    SELF_BOOKING = "SELF_BOOKING"
-    STALE_VERSION = "STALE_VERSION"
+from core.errors import ErrorCode, PublicError
 
 
-class DomainError(Exception):
-    """A refused action. Raised inside the transaction, so nothing it began is written."""
+class DomainError(PublicError):
+    """A refused action. Raised inside the transaction, so nothing it began is written.
+    Mutations answer it in their payload's `errors`; elsewhere it is a readable GraphQL
+    error."""
+
+    code: ErrorCode
 
     def __init__(self, code: ErrorCode, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.field = field

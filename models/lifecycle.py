@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from core.errors import ErrorCode
 from models.enums import (
     CreditPaymentStatus,
     MeetingAction,
@@ -20,7 +22,10 @@ from models.enums import (
     ReasonKind,
     TimelineEventKind,
 )
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
+
+if TYPE_CHECKING:
+    from models.meetings import Meeting
 
 AWAITING = MeetingStatus.AWAITING_APPROVAL
 AGREED = MeetingStatus.AGREED
@@ -73,6 +78,16 @@ class State:
     approved_by_expert: bool
     alt_proposed_by: Party | None
     credit_status: CreditPaymentStatus
+
+
+def state_of(meeting: "Meeting") -> State:
+    return State(
+        status=meeting.status,
+        approved_by_user=meeting.approved_by_user,
+        approved_by_expert=meeting.approved_by_expert,
+        alt_proposed_by=meeting.alt_proposed_by,
+        credit_status=meeting.credit_status,
+    )
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,18 @@ from collections.abc import Sequence
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app import clock
+from core import clock
+from core.errors import ErrorCode
 from models import credits
 from models.accounts import Account
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.notifications import Notification
+from resolvers import access
 
 
 async def grant_credits(admin: Account, account_id: int | None, amount: int,
                         reference: str) -> Account:
-    if not admin.is_admin:
-        raise DomainError(ErrorCode.FORBIDDEN, "Only an admin may grant credits.")
+    access.require_admin(admin)
     if account_id is None or not await Account.filter(id=account_id).exists():
         raise DomainError(ErrorCode.NOT_FOUND, "Account not found.", "accountId")
     if amount <= 0:
@@ -35,8 +36,7 @@ async def mark_read(account: Account, ids: Sequence[int | None] | None) -> int:
     query = Notification.filter(recipient_id=account.id, read_at__isnull=True)
     if ids is not None:
         wanted = [i for i in ids if i is not None]
-        own = set(await Notification.filter(recipient_id=account.id, id__in=wanted)
-                  .values_list("id", flat=True))
+        own = await access.own_notification_ids(account, wanted)
         for i, id_ in enumerate(ids):
             if id_ not in own:  # another account's notification is as unknown as a bad id
                 raise DomainError(ErrorCode.NOT_FOUND, "Notification not found.", f"ids[{i}]")

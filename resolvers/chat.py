@@ -3,12 +3,14 @@
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from app import clock
+from core import clock
+from core.errors import ErrorCode
 from models.accounts import Account
 from models.chat import Conversation, Message
 from models.enums import MessageKind, NotificationKind, OutboxKind
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.texts import render
+from resolvers import access
 from resolvers.outbox import notify, record
 
 MAX_MESSAGE_LENGTH = 10_000
@@ -38,15 +40,6 @@ async def start_conversation(account: Account, with_account_id: int | None) -> C
     return await conversation_between(account.id, with_account_id)
 
 
-async def visible_conversation(account: Account, conversation_id: int | None) -> Conversation:
-    conversation = (
-        await Conversation.get_or_none(id=conversation_id) if conversation_id else None
-    )
-    if conversation is None or account.id not in conversation.participant_ids:
-        raise DomainError(ErrorCode.NOT_FOUND, "Conversation not found.", "conversationId")
-    return conversation
-
-
 async def send_message(account: Account, conversation_id: int | None, body: str) -> Message:
     text = body.strip()
     if not text or len(text) > MAX_MESSAGE_LENGTH:
@@ -56,7 +49,7 @@ async def send_message(account: Account, conversation_id: int | None, body: str)
             "body",
         )
     async with in_transaction():
-        conversation = await visible_conversation(account, conversation_id)
+        conversation = await access.participant_conversation(account, conversation_id)
         now = clock.now()
         message = await Message.create(conversation=conversation, author_id=account.id,
                                        kind=MessageKind.TEXT, body=text, created_at=now)

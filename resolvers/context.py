@@ -1,13 +1,12 @@
 """The request context: the authenticated account, DataLoaders and settings, built once per
-request (HTTP) or per connection (WebSocket)."""
+request (HTTP) or per connection (WebSocket). Who may see what is `resolvers/access.py`."""
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from models.accounts import Account
 from resolvers.loaders import Loaders
-from schema.errors import PublicError
 
 
 @dataclass
@@ -19,9 +18,3 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: Any = None
-
-    @property
-    def viewer(self) -> Account:
-        if self.account is None:
-            raise PublicError(self.auth_error or "Authentication required.", "UNAUTHENTICATED")
-        return self.account

@@ -7,8 +7,8 @@ a rule's effects are written in exactly one place.
 
 from datetime import datetime, timedelta
 
-from app import clock
-from app.settings import get_settings
+from core import clock
+from core.settings import get_settings
 from models import credits, lifecycle
 from models.accounts import Account
 from models.enums import (
@@ -19,21 +19,11 @@ from models.enums import (
     Party,
     ReminderKind,
 )
-from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State
+from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State, state_of
 from models.meetings import Meeting, Reason, Reminder, TimelineEvent
 from models.outbox import OutboxEntry
 from models.texts import render
 from resolvers.outbox import entry, meeting_change, record_all, stored_notification
-
-
-def state_of(meeting: Meeting) -> State:
-    return State(
-        status=meeting.status,
-        approved_by_user=meeting.approved_by_user,
-        approved_by_expert=meeting.approved_by_expert,
-        alt_proposed_by=meeting.alt_proposed_by,
-        credit_status=meeting.credit_status,
-    )
 
 
 async def _move_credits(meeting: Meeting, before: State, after: State) -> None:

@@ -7,10 +7,11 @@ from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
+from core.errors import ErrorCode
 from models import freetime
 from models.accounts import Account, ExpertProfile, ExpertService, Skill
 from models.availability import BlockedDate, FreeDate, WeeklyRuleRow
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 
 MAX_TEXT = 255
 

@@ -1,7 +1,7 @@
 """One function per meeting mutation: authenticate → load + lock → rules → write → outbox.
 
 The functions take plain values (not GraphQL inputs) so that the CLI, workers and tests can
-call them too; `schema/mutations.py` maps their DomainErrors to payload errors.
+call them too; `schema/mutation.py` maps their DomainErrors to payload errors.
 """
 
 from dataclasses import dataclass, field
@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from app import clock
-from app.settings import get_settings
+from core import clock
+from core.errors import ErrorCode
+from core.settings import get_settings
 from models import lifecycle
 from models.accounts import Account, ExpertService, Skill
 from models.chat import Message
@@ -24,12 +25,13 @@ from models.enums import (
     Party,
     ReasonKind,
 )
-from models.errors import DomainError, ErrorCode
-from models.lifecycle import Alternative, Creation, Rule
+from models.errors import DomainError
+from models.lifecycle import Alternative, Creation, Rule, state_of
 from models.meetings import Meeting, Reason
+from resolvers import access
 from resolvers.availability_check import is_free
 from resolvers.chat import conversation_between
-from resolvers.effects import apply_rule, state_of
+from resolvers.effects import apply_rule
 from resolvers.outbox import record
 
 
@@ -89,12 +91,7 @@ async def act(
     settings = get_settings()
     async with in_transaction():
         now = clock.now()
-        meeting = (
-            await Meeting.select_for_update().get_or_none(id=meeting_id) if meeting_id else None
-        )
-        party = meeting.party_of(account.id) if meeting else None
-        if meeting is None or party is None:
-            raise _not_found()
+        meeting, party = await access.meeting_for_update(account, meeting_id)
         if expected_version is not None and expected_version != meeting.version:
             raise DomainError(
                 ErrorCode.STALE_VERSION,
@@ -197,8 +194,6 @@ async def propose_meeting(
     price_credits: int,
 ) -> Outcome:
     """A4: an expert proposes a meeting to another account, from a meeting or a chat."""
-    from models.chat import Conversation
-
     rule = lifecycle.creation_rule(Creation.PROPOSE)
     async with in_transaction():
         now = clock.now()
@@ -206,14 +201,10 @@ async def propose_meeting(
         if user_id is not None:
             invitees.add(user_id)
         if from_meeting_id is not None:
-            source = await Meeting.get_or_none(id=from_meeting_id)
-            if source is None or account.id not in (source.user_id, source.expert_id):
-                raise _not_found("Meeting", "fromMeetingId")
+            source = await access.participant_meeting(account, from_meeting_id, "fromMeetingId")
             invitees.add(source.user_id if source.expert_id == account.id else source.expert_id)
         if conversation_id is not None:
-            conversation = await Conversation.get_or_none(id=conversation_id)
-            if conversation is None or account.id not in conversation.participant_ids:
-                raise _not_found("Conversation", "conversationId")
+            conversation = await access.participant_conversation(account, conversation_id)
             low, high = conversation.participant_ids
             invitees.add(high if low == account.id else low)
         if len(invitees) != 1:

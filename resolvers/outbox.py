@@ -3,7 +3,7 @@ lost"). Delivery happens after commit (subscriptions/, workers/)."""
 
 from typing import Any
 
-from app import clock
+from core import clock
 from models.enums import NotificationKind, OutboxKind
 from models.meetings import Meeting
 from models.notifications import Notification

@@ -1,45 +1,29 @@
-"""Read-side queries: the meeting list and the other paginated lists."""
+"""Read-side queries: the meeting list and the other paginated lists, as plain pages of rows
+(schema/ builds the connections). Callers pass the viewer's own id: access is theirs to
+check (resolvers/access.py)."""
 
 import asyncio
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from typing import Any
 
 from tortoise.expressions import Q
 
-from app import clock
-from models.chat import Message
-from models.enums import MeetingStatus
+from core import clock
+from models.chat import Conversation, Message
+from models.enums import MeetingRole, MeetingStatus
 from models.ledger import CreditEntry
 from models.meetings import Meeting
 from models.notifications import Notification
 from resolvers.loaders import Loaders
-from schema import types as t
-from schema.enums import MeetingRole
-from schema.pagination import (
+from resolvers.pagination import (
+    Page,
     cursor_id,
     cursor_instant,
     decode_cursor,
     encode_cursor,
-    page_info,
+    page_of,
     page_size,
 )
-
-
-def selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str]:
-    """The field names selected at `path` below these selections (Strawberry's
-    `info.selected_fields`), fragments included."""
-    names: set[str] = set()
-    for selection in selections:
-        name = getattr(selection, "name", None)
-        children = getattr(selection, "selections", None) or []
-        if getattr(selection, "type_condition", None) is not None or name is None \
-                or not hasattr(selection, "arguments"):  # a fragment: same level
-            names |= selected_names(children, path)
-        elif not path:
-            names.add(name)
-        elif name == path[0]:
-            names |= selected_names(children, path[1:])
-    return names
 
 
 async def prime_meetings(loaders: Loaders, rows: list[Meeting], fields: set[str]) -> None:
@@ -64,7 +48,7 @@ async def prime_meetings(loaders: Loaders, rows: list[Meeting], fields: set[str]
 async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None,
                        statuses: list[MeetingStatus] | None, first: int | None,
                        after: str | None, *, loaders: Loaders | None = None,
-                       node_fields: set[str] | None = None) -> t.MeetingConnection:
+                       node_fields: set[str] | None = None) -> Page[Meeting]:
     limit = page_size(first)
     query = Meeting.all()
     if role is MeetingRole.EXPERT:
@@ -88,13 +72,8 @@ async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None
     rows = await query.order_by("starts_at", "id").limit(limit + 1)
     if loaders is not None and node_fields and rows:
         await prime_meetings(loaders, rows[:limit], node_fields)
-    edges = [t.MeetingEdge(cursor=encode_cursor(m.starts_at.isoformat(), m.id),
-                           node=t.Meeting.of(m)) for m in rows[:limit]]
-    return t.MeetingConnection(
-        edges=edges,
-        page_info=page_info([e.cursor for e in edges], len(rows) > limit, after),
-        total_count=total,
-    )
+    return page_of(rows, [encode_cursor(m.starts_at.isoformat(), m.id) for m in rows], limit,
+                   after, total)
 
 
 def _after_id(after: str | None) -> int | None:
@@ -103,21 +82,18 @@ def _after_id(after: str | None) -> int | None:
 
 
 async def ledger_page(account_id: int, first: int | None,
-                      after: str | None) -> t.CreditEntryConnection:
+                      after: str | None) -> Page[CreditEntry]:
     limit = page_size(first)
     query = CreditEntry.filter(account_id=account_id)
     if (last := _after_id(after)) is not None:
         query = query.filter(id__lt=last)
     rows = await query.order_by("-id").limit(limit + 1)
-    edges = [t.CreditEntryEdge(cursor=encode_cursor(r.id),
-                               node=t.CreditEntry.of(r))
-             for r in rows[:limit]]
-    return t.CreditEntryConnection(
-        edges=edges, page_info=page_info([e.cursor for e in edges], len(rows) > limit, after))
+    return page_of(rows, [encode_cursor(r.id) for r in rows], limit, after)
 
 
 async def notification_page(account_id: int, unread_only: bool, first: int | None,
-                            after: str | None) -> t.NotificationConnection:
+                            after: str | None) -> tuple[Page[Notification], int]:
+    """The page and the account's unread count."""
     limit = page_size(first)
     query = Notification.filter(recipient_id=account_id)
     if unread_only:
@@ -126,25 +102,21 @@ async def notification_page(account_id: int, unread_only: bool, first: int | Non
         query = query.filter(id__lt=last)
     rows = await query.order_by("-id").limit(limit + 1)
     unread = await Notification.filter(recipient_id=account_id, read_at__isnull=True).count()
-    edges = [t.NotificationEdge(cursor=encode_cursor(r.id), node=notification(r))
-             for r in rows[:limit]]
-    return t.NotificationConnection(
-        edges=edges, page_info=page_info([e.cursor for e in edges], len(rows) > limit, after),
-        unread_count=unread)
-
-
-def notification(row: Notification) -> t.Notification:
-    return t.Notification.of(row)
+    return page_of(rows, [encode_cursor(r.id) for r in rows], limit, after), unread
 
 
 async def message_page(conversation_id: int, first: int | None,
-                       after: str | None) -> t.MessageConnection:
+                       after: str | None) -> Page[Message]:
     limit = page_size(first)
     query = Message.filter(conversation_id=conversation_id)
     if (last := _after_id(after)) is not None:
         query = query.filter(id__lt=last)
     rows = await query.order_by("-id").limit(limit + 1)
-    edges = [t.MessageEdge(cursor=encode_cursor(r.id), node=t.Message.of(r))
-             for r in rows[:limit]]
-    return t.MessageConnection(
-        edges=edges, page_info=page_info([e.cursor for e in edges], len(rows) > limit, after))
+    return page_of(rows, [encode_cursor(r.id) for r in rows], limit, after)
+
+
+async def conversations_of(account_id: int, first: int | None) -> list[Conversation]:
+    """The account's conversations, latest message first."""
+    return await Conversation.filter(
+        Q(account_low_id=account_id) | Q(account_high_id=account_id)
+    ).order_by("-last_message_at", "-id").limit(page_size(first))

@@ -9,12 +9,12 @@ from typing import cast
 
 from tortoise.transactions import in_transaction
 
-from app import clock
+from core import clock
 from models import lifecycle
 from models.enums import MeetingStatus
-from models.lifecycle import SystemAction
+from models.lifecycle import SystemAction, state_of
 from models.meetings import Meeting
-from resolvers.effects import apply_rule, state_of
+from resolvers.effects import apply_rule
 
 BATCH = 500
 

@@ -4,11 +4,13 @@ from enum import Enum
 
 import strawberry
 
+from core.errors import ErrorCode
 from models.enums import (
     ConferenceStatus,
     CreditEntryKind,
     CreditPaymentStatus,
     MeetingAction,
+    MeetingRole,
     MeetingStatus,
     MessageKind,
     NotificationKind,
@@ -16,11 +18,10 @@ from models.enums import (
     ReasonKind,
     TimelineEventKind,
 )
-from models.errors import ErrorCode
 
 for _enum in (Party, MeetingStatus, CreditPaymentStatus, ConferenceStatus, ReasonKind,
-              MeetingAction, TimelineEventKind, NotificationKind, CreditEntryKind, MessageKind,
-              ErrorCode):
+              MeetingAction, MeetingRole, TimelineEventKind, NotificationKind, CreditEntryKind,
+              MessageKind, ErrorCode):
     strawberry.enum(_enum)
 
 __all__ = [
@@ -28,13 +29,6 @@ __all__ = [
     "MeetingRole", "MeetingStatus", "MessageKind", "NotificationKind", "Party", "ReasonKind",
     "TimelineEventKind", "WarningCode", "Weekday",
 ]
-
-
-@strawberry.enum
-class MeetingRole(Enum):
-    USER = "USER"
-    EXPERT = "EXPERT"
-    ANY = "ANY"
 
 
 @strawberry.enum

@@ -1,13 +1,16 @@
 """GraphQL-level errors that clients may read (everything else is masked)."""
 
+from typing import Any
+
 from graphql import GraphQLError
 
+from core.errors import ErrorCode, PublicError, RequestErrorCode
 
-class PublicError(GraphQLError):
-    """An error whose message is safe to show; `code` lands in `extensions`."""
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, extensions={"code": code})
+def request_error(code: ErrorCode | RequestErrorCode, message: str,
+                  nodes: Any = None) -> GraphQLError:
+    """A readable GraphQL error for a request refused before it runs (limits, rate limit)."""
+    return GraphQLError(message, nodes, original_error=PublicError(code, message))
 
 
 class InvalidValue(ValueError):

@@ -38,10 +38,11 @@ from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from app.settings import Settings, get_settings
-from schema.errors import PublicError
+from core.errors import ErrorCode, RequestErrorCode
+from core.settings import Settings, get_settings
+from schema.errors import request_error
 
-LIMIT_CODE = "QUERY_TOO_COMPLEX"
+LIMIT_CODE = RequestErrorCode.QUERY_TOO_COMPLEX
 DEFAULT_PAGE = 20
 # A query's shape is walked at most this many selections deep into its fragments; beyond
 # that it is refused, so that the walk itself stays cheap whatever the document.
@@ -49,7 +50,7 @@ WALK_BUDGET = 5000
 
 
 def _limit_error(message: str, nodes: Any = None) -> GraphQLError:
-    return GraphQLError(message, nodes, extensions={"code": LIMIT_CODE})
+    return request_error(LIMIT_CODE, message, nodes)
 
 
 def _is_introspection(node: FieldNode) -> bool:
@@ -124,8 +125,7 @@ class NoNulCharacters(ValidationRule):
 
     def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
         if "\x00" in node.value:
-            self.report_error(GraphQLError(NUL_MESSAGE, node,
-                                           extensions={"code": "INVALID_INPUT"}))
+            self.report_error(request_error(ErrorCode.INVALID_INPUT, NUL_MESSAGE, node))
 
 
 NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
@@ -321,18 +321,17 @@ class QueryLimits(SchemaExtension):
             ec.pre_execution_errors = validate_document(
                 ec.schema._schema, ec.graphql_document, ec.validation_rules)
         if not ec.pre_execution_errors and has_nul(ec.variables):
-            ec.pre_execution_errors = [PublicError(NUL_MESSAGE, "INVALID_INPUT")]
+            ec.pre_execution_errors = [request_error(ErrorCode.INVALID_INPUT, NUL_MESSAGE)]
         if not ec.pre_execution_errors and ec.graphql_document is not None:
             limit = self._settings().max_query_cost
             cost = query_cost(ec.schema._schema, ec.graphql_document, ec.operation_name,
                               ec.variables)
             if cost is None:
-                ec.pre_execution_errors = [PublicError(
-                    "The query's shape is too large to estimate (MAX_QUERY_COST).",
-                    LIMIT_CODE)]
+                ec.pre_execution_errors = [request_error(
+                    LIMIT_CODE, "The query's shape is too large to estimate (MAX_QUERY_COST).")]
             elif cost > limit:
-                ec.pre_execution_errors = [PublicError(
+                ec.pre_execution_errors = [request_error(
+                    LIMIT_CODE,
                     f"The query may fetch about {cost} list items (the product of `first` "
-                    f"along nested lists); the limit is {limit} (MAX_QUERY_COST).",
-                    LIMIT_CODE)]
+                    f"along nested lists); the limit is {limit} (MAX_QUERY_COST).")]
         yield

@@ -8,7 +8,7 @@ import strawberry
 from models.availability import BlockedDate, FreeDate
 from models.enums import MeetingAction
 from models.errors import DomainError
-from resolvers import account_actions, chat, experts
+from resolvers import access, account_actions, chat, experts
 from resolvers import meetings as actions
 from schema import inputs
 from schema import types as t
@@ -61,7 +61,7 @@ async def _availability_payload(info: Info,
         await work()
     except DomainError as error:
         return AvailabilityPayload(errors=[UserError.of(error)])
-    profile = await experts.ensure_profile(info.context.viewer)
+    profile = await experts.ensure_profile(access.require_viewer(info.context))
     return AvailabilityPayload(availability=t.Availability(
         timezone=profile.availability_timezone, expert_id=profile.account_id))
 
@@ -75,7 +75,7 @@ class Mutation:
     @strawberry.mutation
     async def request_meeting(self, info: Info,
                               input: inputs.RequestMeetingInput) -> MeetingPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _meeting(lambda: actions.request_meeting(
             viewer, _id(input.service_id, "ExpertService"), _id(input.skill_id, "Skill"),
             input.starts_at))
@@ -83,7 +83,7 @@ class Mutation:
     @strawberry.mutation
     async def propose_meeting(self, info: Info,
                               input: inputs.ProposeMeetingInput) -> MeetingPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _meeting(lambda: actions.propose_meeting(
             viewer,
             user_id=_id(input.user_id, "Account") if input.user_id else None,
@@ -136,7 +136,7 @@ class Mutation:
     @strawberry.mutation
     async def update_expert_profile(self, info: Info,
                                     input: inputs.UpdateExpertProfileInput) -> ExpertProfilePayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _attempt(
             lambda: experts.update_profile(viewer, input.headline, input.skill_names),
             lambda profile: ExpertProfilePayload(profile=t.ExpertProfile(row=profile)),
@@ -145,7 +145,7 @@ class Mutation:
     @strawberry.mutation
     async def create_expert_service(self, info: Info,
                                     input: inputs.ExpertServiceInput) -> ExpertServicePayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _attempt(
             lambda: experts.create_service(viewer, input.title, input.description,
                                            input.skill_names, input.length_minutes,
@@ -157,7 +157,7 @@ class Mutation:
     async def update_expert_service(self, info: Info, id: strawberry.ID,
                                     input: inputs.UpdateExpertServiceInput
                                     ) -> ExpertServicePayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _attempt(
             lambda: experts.update_service(
                 viewer, from_global_id(id, "ExpertService"), title=input.title,
@@ -169,7 +169,7 @@ class Mutation:
     @strawberry.mutation
     async def set_weekly_availability(self, info: Info, input: inputs.SetWeeklyAvailabilityInput
                                       ) -> AvailabilityPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         rules = [experts.RuleInput(r.weekday.value, r.start_time, r.end_time)
                  for r in input.rules]
         return await _availability_payload(
@@ -178,7 +178,7 @@ class Mutation:
     @strawberry.mutation
     async def add_free_dates(self, info: Info,
                              input: list[inputs.DateRangeInput]) -> AvailabilityPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         ranges = [(r.starts_at, r.ends_at) for r in input]
         return await _availability_payload(
             info, lambda: experts.add_dates(viewer, FreeDate, ranges))
@@ -186,7 +186,7 @@ class Mutation:
     @strawberry.mutation
     async def remove_free_dates(self, info: Info,
                                 ids: list[strawberry.ID]) -> AvailabilityPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         pks = [from_global_id(i, "FreeDate") for i in ids]
         return await _availability_payload(
             info, lambda: experts.remove_dates(viewer, FreeDate, pks))
@@ -194,7 +194,7 @@ class Mutation:
     @strawberry.mutation
     async def add_blocked_dates(self, info: Info,
                                 input: list[inputs.DateRangeInput]) -> AvailabilityPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         ranges = [(r.starts_at, r.ends_at) for r in input]
         return await _availability_payload(
             info, lambda: experts.add_dates(viewer, BlockedDate, ranges))
@@ -202,7 +202,7 @@ class Mutation:
     @strawberry.mutation
     async def remove_blocked_dates(self, info: Info,
                                    ids: list[strawberry.ID]) -> AvailabilityPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         pks = [from_global_id(i, "BlockedDate") for i in ids]
         return await _availability_payload(
             info, lambda: experts.remove_dates(viewer, BlockedDate, pks))
@@ -210,7 +210,7 @@ class Mutation:
     @strawberry.mutation
     async def start_conversation(self, info: Info,
                                  with_account_id: strawberry.ID) -> ConversationPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _attempt(
             lambda: chat.start_conversation(viewer, from_global_id(with_account_id, "Account")),
             lambda c: ConversationPayload(conversation=t.Conversation.of(c)),
@@ -219,7 +219,7 @@ class Mutation:
     @strawberry.mutation
     async def send_message(self, info: Info, conversation_id: strawberry.ID,
                            body: str) -> MessagePayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _attempt(
             lambda: chat.send_message(viewer, from_global_id(conversation_id, "Conversation"),
                                       body),
@@ -229,7 +229,7 @@ class Mutation:
     @strawberry.mutation
     async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID] | None
                                       ) -> MarkNotificationsReadPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         pks = None if ids is None else [from_global_id(i, "Notification") for i in ids]
         try:
             unread = await account_actions.mark_read(viewer, pks)
@@ -241,7 +241,7 @@ class Mutation:
 
     @strawberry.mutation
     async def grant_credits(self, info: Info, input: inputs.GrantCreditsInput) -> CreditsPayload:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         return await _attempt(
             lambda: account_actions.grant_credits(
                 viewer, from_global_id(input.account_id, "Account"), input.amount,
@@ -255,7 +255,7 @@ async def _act(info: Info, action: MeetingAction, input: inputs.MeetingRefInput
                | inputs.DeclineMeetingInput | inputs.CancelMeetingInput
                | inputs.RescheduleMeetingInput | inputs.RejectAlternativeDateInput,
                **options: object) -> MeetingPayload:
-    viewer = info.context.viewer
+    viewer = access.require_viewer(info.context)
     return await _meeting(lambda: actions.act(
         viewer, action, from_global_id(input.meeting_id, "Meeting"),
         expected_version=input.expected_version, **options))  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 import strawberry
 
-from app.metrics import count_user_error
+from core.metrics import count_user_error
 from models.errors import DomainError
 from schema import enums
 from schema.types import (

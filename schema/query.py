@@ -1,31 +1,47 @@
-"""The Query root. Resolvers are thin: they decode ids and call resolvers/."""
+"""The Query root. Resolvers are thin: they authenticate, decode ids, ask resolvers/access.py
+what the viewer may see and resolvers/queries.py for pages."""
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
-from tortoise.expressions import Q
 
-from app import clock
-from models import chat as cm
+from core import clock
+from core.errors import ErrorCode, PublicError
 from models import freetime
-from models import ledger as lm
 from models import meetings as mm
-from models import notifications as nm
+from models.enums import MeetingRole
 from models.enums import MeetingStatus as DomainStatus
-from resolvers import queries
+from resolvers import access, queries
 from resolvers.availability_check import free_time
 from schema import enums
 from schema import types as t
-from schema.errors import PublicError
 from schema.scalars import DateTime, from_global_id, parse_global_id
 from schema.types import Info
 
 MAX_SLOT_WINDOW = timedelta(days=62)
 
 
+def selected_names(selections: Iterable[Any], path: tuple[str, ...]) -> set[str]:
+    """The field names selected at `path` below these selections (Strawberry's
+    `info.selected_fields`), fragments included."""
+    names: set[str] = set()
+    for selection in selections:
+        name = getattr(selection, "name", None)
+        children = getattr(selection, "selections", None) or []
+        if getattr(selection, "type_condition", None) is not None or name is None \
+                or not hasattr(selection, "arguments"):  # a fragment: same level
+            names |= selected_names(children, path)
+        elif not path:
+            names.add(name)
+        elif name == path[0]:
+            names |= selected_names(children, path[1:])
+    return names
+
+
 async def _node(info: Info, kind: str, pk: int) -> t.Node | None:
-    viewer = info.context.viewer
+    viewer = access.require_viewer(info.context)
     if kind == "Meeting":
         return await t.visible_meeting(info, pk)
     if kind == "Account":
@@ -35,20 +51,17 @@ async def _node(info: Info, kind: str, pk: int) -> t.Node | None:
         service = await info.context.loaders.service.load(pk)
         return t.ExpertService.of(service) if service else None
     if kind == "CreditEntry":
-        entry = await lm.CreditEntry.get_or_none(id=pk, account_id=viewer.id)
+        entry = await access.own_ledger_entry(viewer, pk)
         return t.CreditEntry.of(entry) if entry else None
     if kind == "Notification":
-        note = await nm.Notification.get_or_none(id=pk, recipient_id=viewer.id)
-        return queries.notification(note) if note else None
+        note = await access.own_notification(viewer, pk)
+        return t.Notification.of(note) if note else None
     if kind == "Conversation":
-        conversation = await cm.Conversation.get_or_none(id=pk)
-        if conversation and viewer.id in conversation.participant_ids:
-            return t.Conversation.of(conversation)
-        return None
+        conversation = await access.visible_conversation(viewer, pk)
+        return t.Conversation.of(conversation) if conversation else None
     if kind == "Message":
-        message = await cm.Message.get_or_none(id=pk).select_related("conversation")
-        if message and viewer.id in message.conversation.participant_ids:
-            return t.Message.of(message)
+        message = await access.visible_message(viewer, pk)
+        return t.Message.of(message) if message else None
     return None
 
 
@@ -56,24 +69,24 @@ async def _node(info: Info, kind: str, pk: int) -> t.Node | None:
 class Query:
     @strawberry.field
     async def node(self, info: Info, id: strawberry.ID) -> t.Node | None:
-        info.context.viewer  # noqa: B018 - authenticates
+        access.require_viewer(info.context)
         parsed = parse_global_id(id)
         return await _node(info, *parsed) if parsed else None
 
     @strawberry.field
     def viewer(self, info: Info) -> t.Viewer:
-        return t.Viewer(row=info.context.viewer)
+        return t.Viewer(row=access.require_viewer(info.context))
 
     @strawberry.field
     async def account(self, info: Info, id: strawberry.ID) -> t.Account | None:
-        info.context.viewer  # noqa: B018
+        access.require_viewer(info.context)
         pk = from_global_id(id, "Account")
         row = await info.context.loaders.account.load(pk) if pk else None
         return t.Account.of(row) if row else None
 
     @strawberry.field
     async def meeting(self, info: Info, id: strawberry.ID) -> t.Meeting | None:
-        info.context.viewer  # noqa: B018
+        access.require_viewer(info.context)
         return await t.visible_meeting(info, from_global_id(id, "Meeting"))
 
     @strawberry.field(description=(
@@ -82,18 +95,18 @@ class Query:
     async def meetings(
         self,
         info: Info,
-        role: enums.MeetingRole | None = enums.MeetingRole.ANY,
+        role: enums.MeetingRole | None = MeetingRole.ANY,
         upcoming: bool | None = None,
         status: list[enums.MeetingStatus] | None = None,
         first: int | None = 20,
         after: str | None = None,
     ) -> t.MeetingConnection:
+        viewer = access.require_viewer(info.context)
         statuses = [DomainStatus(s) for s in status] if status else None
-        return await queries.meeting_page(
-            info.context.viewer.id, role or enums.MeetingRole.ANY, upcoming, statuses, first,
+        return t.MeetingConnection.of(await queries.meeting_page(
+            viewer.id, MeetingRole(role or MeetingRole.ANY), upcoming, statuses, first,
             after, loaders=info.context.loaders,
-            node_fields=queries.selected_names(info.selected_fields, ("meetings", "edges",
-                                                                      "node")))
+            node_fields=selected_names(info.selected_fields, ("meetings", "edges", "node"))))
 
     @strawberry.field
     async def expert_free_slots(
@@ -104,12 +117,12 @@ class Query:
         to: DateTime,
         length_minutes: int,
     ) -> list[t.TimeSlot]:
-        info.context.viewer  # noqa: B018
+        access.require_viewer(info.context)
         if length_minutes <= 0 or length_minutes > 24 * 60:
-            raise PublicError("lengthMinutes must be between 1 and 1440.", "INVALID_INPUT")
+            raise PublicError(ErrorCode.INVALID_INPUT, "lengthMinutes must be between 1 and 1440.")
         if to <= from_ or to - from_ > MAX_SLOT_WINDOW:
-            raise PublicError("`to` must be after `from`, at most 62 days later.",
-                              "INVALID_INPUT")
+            raise PublicError(ErrorCode.INVALID_INPUT,
+                              "`to` must be after `from`, at most 62 days later.")
         pk = from_global_id(expert_id, "Account")
         if pk is None:
             return []
@@ -119,7 +132,7 @@ class Query:
 
     @strawberry.field
     async def reasons(self, info: Info, kind: enums.ReasonKind) -> list[t.Reason]:
-        info.context.viewer  # noqa: B018
+        access.require_viewer(info.context)
         rows = await mm.Reason.filter(kind=kind).order_by("position", "id")
         return [t.Reason.of(r) for r in rows]
 
@@ -127,23 +140,18 @@ class Query:
     async def notifications(self, info: Info, unread_only: bool | None = False,
                             first: int | None = 20,
                             after: str | None = None) -> t.NotificationConnection:
-        return await queries.notification_page(info.context.viewer.id, bool(unread_only), first,
-                                               after)
+        viewer = access.require_viewer(info.context)
+        page, unread = await queries.notification_page(viewer.id, bool(unread_only), first,
+                                                       after)
+        return t.NotificationConnection.of(page, unread)
 
     @strawberry.field
     async def conversation(self, info: Info, id: strawberry.ID) -> t.Conversation | None:
-        pk = from_global_id(id, "Conversation")
-        viewer = info.context.viewer
-        row = await cm.Conversation.get_or_none(id=pk) if pk else None
-        return t.Conversation.of(row) if row and viewer.id in row.participant_ids else None
+        viewer = access.require_viewer(info.context)
+        row = await access.visible_conversation(viewer, from_global_id(id, "Conversation"))
+        return t.Conversation.of(row) if row else None
 
     @strawberry.field
     async def conversations(self, info: Info, first: int | None = 20) -> list[t.Conversation]:
-        from schema.pagination import page_size
-
-        viewer = info.context.viewer
-        rows = await cm.Conversation.filter(
-            Q(account_low_id=viewer.id) | Q(account_high_id=viewer.id)
-        ).order_by("-last_message_at", "-id").limit(page_size(first))
-        return [t.Conversation.of(r) for r in rows]
-
+        viewer = access.require_viewer(info.context)
+        return [t.Conversation.of(r) for r in await queries.conversations_of(viewer.id, first)]

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import strawberry
 
+from resolvers.pagination import MAX_PK
 from schema.errors import InvalidValue
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
-MAX_PK = 2**31 - 1  # the id columns are 32-bit integers (PostgreSQL refuses larger values)
 
 
 def _parse_datetime(value: object) -> datetime:

@@ -10,11 +10,9 @@ import strawberry
 
 from models import chat as cm
 from models import meetings as mm
-from models import notifications as nm
-from resolvers import queries
+from resolvers import access
 from resolvers.loaders import Loaders
 from schema import types as t
-from schema.errors import PublicError
 from schema.scalars import from_global_id
 from schema.types import Info
 from subscriptions import channels
@@ -63,7 +61,7 @@ async def _meeting_change(event: dict[str, Any]) -> tuple[mm.Meeting | None,
 def _fresh(info: Info) -> None:
     # A WebSocket context lives as long as the connection: without fresh loaders every
     # event would be answered from the first one's cache.
-    info.context.loaders = Loaders(info.context.viewer.id)
+    info.context.loaders = Loaders(access.require_viewer(info.context).id)
 
 
 @strawberry.type
@@ -72,12 +70,9 @@ class Subscription:
         "One meeting's changes, or every meeting of the viewer's when meetingId is omitted."))
     async def meeting_changed(self, info: Info, meeting_id: strawberry.ID | None = None
                               ) -> AsyncGenerator[MeetingChange, None]:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         if meeting_id is not None:
-            pk = from_global_id(meeting_id, "Meeting")
-            row = await mm.Meeting.get_or_none(id=pk) if pk else None
-            if row is None or row.party_of(viewer.id) is None:
-                raise PublicError("Meeting not found.", "NOT_FOUND")
+            row = await access.participant_meeting(viewer, from_global_id(meeting_id, "Meeting"))
             channel = channels.meeting(row.id)
         else:
             channel = channels.account_meetings(viewer.id)
@@ -92,23 +87,20 @@ class Subscription:
 
     @strawberry.subscription
     async def notification_received(self, info: Info) -> AsyncGenerator[t.Notification, None]:
-        viewer = info.context.viewer
+        viewer = access.require_viewer(info.context)
         async with get_bus().subscribe(channels.account_notifications(viewer.id)) as events:
             async for event in events:
-                row = await nm.Notification.get_or_none(id=event["notification_id"],
-                                                        recipient_id=viewer.id)
+                row = await access.own_notification(viewer, event["notification_id"])
                 if row is not None:
                     _fresh(info)
-                    yield queries.notification(row)
+                    yield t.Notification.of(row)
 
     @strawberry.subscription
     async def message_added(self, info: Info, conversation_id: strawberry.ID
                             ) -> AsyncGenerator[t.Message, None]:
-        viewer = info.context.viewer
-        pk = from_global_id(conversation_id, "Conversation")
-        conversation = await cm.Conversation.get_or_none(id=pk) if pk else None
-        if conversation is None or viewer.id not in conversation.participant_ids:
-            raise PublicError("Conversation not found.", "NOT_FOUND")
+        viewer = access.require_viewer(info.context)
+        conversation = await access.participant_conversation(
+            viewer, from_global_id(conversation_id, "Conversation"))
         async with get_bus().subscribe(channels.conversation(conversation.id)) as events:
             async for event in events:
                 row = await cm.Message.get_or_none(id=event["message_id"])

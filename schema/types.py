@@ -9,14 +9,17 @@ import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as _Info
 
+from core import clock
 from models import accounts as am
 from models import chat as cm
 from models import freetime, lifecycle
 from models import ledger as lm
 from models import meetings as mm
 from models import notifications as nm
+from models.lifecycle import state_of
+from resolvers import access, queries
 from resolvers.context import Context
-from resolvers.effects import state_of
+from resolvers.pagination import Page
 from schema import enums
 from schema.pagination import PageInfo
 from schema.scalars import DateTime, to_global_id
@@ -316,7 +319,7 @@ class Meeting(Node):
         )
 
     def _viewer_party(self, info: Info) -> enums.Party:
-        party = self.row.party_of(info.context.viewer.id)
+        party = access.party_in(self.row, access.require_viewer(info.context))
         assert party is not None, "meetings are only resolved for their participants"
         return party
 
@@ -371,8 +374,6 @@ class Meeting(Node):
 
     @strawberry.field(description="What the viewer may do now, per the lifecycle rules.")
     def available_actions(self, info: Info) -> list[enums.MeetingAction]:
-        from app import clock
-
         if lifecycle.has_started(self.row.starts_at, clock.now()):
             return []
         return lifecycle.available_actions(self._viewer_party(info), state_of(self.row))
@@ -395,8 +396,6 @@ class Meeting(Node):
 
     @strawberry.field
     def cancellation_policy(self, info: Info) -> CancellationPolicy:
-        from app import clock
-
         hours = info.context.settings.late_cancellation_hours
         return CancellationPolicy(
             is_late=lifecycle.is_late(self.row.starts_at, clock.now(), hours),
@@ -452,6 +451,12 @@ class MeetingConnection:
     page_info: PageInfo
     total_count: int
 
+    @classmethod
+    def of(cls, page: Page[mm.Meeting]) -> "MeetingConnection":
+        return cls(edges=[MeetingEdge(cursor=c, node=Meeting.of(r))
+                          for r, c in zip(page.rows, page.cursors, strict=True)],
+                   page_info=PageInfo.of(page), total_count=page.total or 0)
+
 
 @strawberry.type
 class CreditEntry(Node):
@@ -495,14 +500,17 @@ class CreditEntryConnection:
     edges: list[CreditEntryEdge]
     page_info: PageInfo
 
+    @classmethod
+    def of(cls, page: Page[lm.CreditEntry]) -> "CreditEntryConnection":
+        return cls(edges=[CreditEntryEdge(cursor=c, node=CreditEntry.of(r))
+                          for r, c in zip(page.rows, page.cursors, strict=True)],
+                   page_info=PageInfo.of(page))
+
 
 async def visible_meeting(info: Info, meeting_id: int | None) -> Meeting | None:
-    if meeting_id is None:
-        return None
-    row = await info.context.loaders.meeting.load(meeting_id)
-    if row is None or row.party_of(info.context.viewer.id) is None:
-        return None
-    return Meeting.of(row)
+    row = await access.visible_meeting(access.require_viewer(info.context), meeting_id,
+                                       info.context)
+    return Meeting.of(row) if row else None
 
 
 @strawberry.type
@@ -546,6 +554,12 @@ class NotificationConnection:
     page_info: PageInfo
     unread_count: int
 
+    @classmethod
+    def of(cls, page: Page[nm.Notification], unread: int) -> "NotificationConnection":
+        return cls(edges=[NotificationEdge(cursor=c, node=Notification.of(r))
+                          for r, c in zip(page.rows, page.cursors, strict=True)],
+                   page_info=PageInfo.of(page), unread_count=unread)
+
 
 @strawberry.type
 class Message(Node):
@@ -588,6 +602,12 @@ class MessageConnection:
     edges: list[MessageEdge]
     page_info: PageInfo
 
+    @classmethod
+    def of(cls, page: Page[cm.Message]) -> "MessageConnection":
+        return cls(edges=[MessageEdge(cursor=c, node=Message.of(r))
+                          for r, c in zip(page.rows, page.cursors, strict=True)],
+                   page_info=PageInfo.of(page))
+
 
 @strawberry.type
 class Conversation(Node):
@@ -606,9 +626,8 @@ class Conversation(Node):
     async def messages(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> MessageConnection:
-        from resolvers.queries import message_page
-
-        return await message_page(self.row.id, first, after)
+        # The conversation was resolved for one of its participants (access.py).
+        return MessageConnection.of(await queries.message_page(self.row.id, first, after))
 
     @strawberry.field
     async def meetings(self, info: Info) -> list[Meeting]:
@@ -639,9 +658,7 @@ class Viewer:
     async def credit_ledger(
         self, first: int | None = 20, after: str | None = None
     ) -> CreditEntryConnection:
-        from resolvers.queries import ledger_page
-
-        return await ledger_page(self.row.id, first, after)
+        return CreditEntryConnection.of(await queries.ledger_page(self.row.id, first, after))
 
     @strawberry.field
     def is_admin(self) -> bool:

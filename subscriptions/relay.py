@@ -9,13 +9,10 @@ twice; a publish that fails rolls the claim back and the row is tried again.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 
-from strawberry.extensions import SchemaExtension
-from strawberry.types.graphql import OperationType
 from tortoise.transactions import in_transaction
 
-from app import clock
+from core import clock
 from models.outbox import OutboxEntry
 from subscriptions import channels
 from subscriptions.bus import Bus
@@ -91,14 +88,3 @@ def get_relay() -> Relay | None:
 def use_relay(relay: Relay | None) -> None:
     global _relay
     _relay = relay
-
-
-class PokeRelayAfterMutation(SchemaExtension):
-    """After a mutation's transaction has committed, wake the relay so that its outbox rows
-    are published at once instead of on the next tick."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        relay = _relay
-        if relay is not None and self.execution_context.operation_type is OperationType.MUTATION:
-            relay.poke()

@@ -12,10 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from app import clock, db
 from app.asgi import create_app
-from app.clock import FrozenClock
-from app.settings import get_settings
+from core import clock, db
+from core.clock import FrozenClock
+from core.settings import get_settings
 
 PG_ADMIN = os.environ.get("MEETINGS_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("MEETINGS_TEST_DB", "sqlite")

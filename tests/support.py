@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from app.auth import make_token
-from app.settings import get_settings
+from core.settings import get_settings
 
 MEETING_FIELDS = """
   id version status startsAt endsAt lengthMinutes priceCredits creditPaymentStatus

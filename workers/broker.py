@@ -13,8 +13,8 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO, Middleware
 
-from app import db
-from app.settings import Settings, get_settings
+from core import db
+from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

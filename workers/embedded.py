@@ -5,7 +5,7 @@ must already be open (the server's lifespan opens it)."""
 
 import asyncio
 
-from app.settings import get_settings
+from core.settings import get_settings
 from workers.sweeps import sweep_forever
 
 

@@ -11,10 +11,10 @@ import logging
 import signal
 import threading
 
-from app import db
-from app.metrics import start_worker_metrics
-from app.observability import configure_logging
-from app.settings import get_settings
+from core import db
+from core.metrics import start_worker_metrics
+from core.observability import configure_logging
+from core.settings import get_settings
 from workers import broker as brokers
 from workers.sweeps import sweep_forever
 

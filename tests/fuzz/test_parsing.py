@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.auth import make_token
-from app.settings import get_settings
+from core.errors import PublicError
+from core.settings import get_settings
 from models.freetime import MINUTES_PER_DAY, format_hhmm, parse_hhmm
-from schema.errors import InvalidValue, PublicError
-from schema.pagination import cursor_id, cursor_instant, decode_cursor, encode_cursor
+from resolvers.pagination import cursor_id, cursor_instant, decode_cursor, encode_cursor
+from schema.errors import InvalidValue
 from schema.scalars import (
     EARLIEST,
     LATEST,

@@ -27,8 +27,8 @@ from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 
 from app.auth import make_token
-from app.settings import get_settings
-from schema.pagination import encode_cursor
+from core.settings import get_settings
+from resolvers.pagination import encode_cursor
 from schema.scalars import to_global_id
 from tests.live import server
 

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.errors import ErrorCode
 from models import lifecycle
 from models.enums import CreditPaymentStatus as C
 from models.enums import MeetingAction as A
@@ -14,7 +15,7 @@ from models.enums import MeetingStatus as S
 from models.enums import NotificationKind as N
 from models.enums import Party
 from models.enums import TimelineEventKind as K
-from models.errors import DomainError, ErrorCode
+from models.errors import DomainError
 from models.lifecycle import Alternative, Creation, CreditMove, State, SystemAction
 
 U, E = Party.USER, Party.EXPERT

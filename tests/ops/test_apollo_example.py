@@ -9,7 +9,7 @@ from pathlib import Path
 
 from app.auth import make_token
 from app.seed import DEMO_EXPERT
-from app.settings import get_settings
+from core.settings import get_settings
 from tests.live import server
 from tests.ops.node import NPM, npm_ci
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.auth import make_token
-from app.settings import get_settings
+from core.settings import get_settings
 from tests.live import server
 from tests.ops.node import NPM, npm_ci
 

@@ -28,11 +28,11 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.auth import make_token
-from app.metrics import start_worker_metrics
-from app.observability import build_formatter
-from app.settings import get_settings
+from app.schema import MaskUnexpectedErrors
+from core.metrics import start_worker_metrics
+from core.observability import build_formatter
+from core.settings import get_settings
 from models.outbox import OutboxEntry
-from schema.schema import MaskUnexpectedErrors
 from tests.conftest import T0
 from tests.live import ROOT, RedisServer, free_port, subscriber, wait_port
 from tests.support import party

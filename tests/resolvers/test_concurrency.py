@@ -9,7 +9,7 @@ import httpx
 import pytest
 from tortoise.transactions import in_transaction
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.accounts import Account
 from models.enums import CreditEntryKind, CreditPaymentStatus, MeetingAction, MeetingStatus
 from models.errors import DomainError

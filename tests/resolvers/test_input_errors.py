@@ -11,8 +11,8 @@ import jwt
 import pytest
 
 from app.auth import make_token
-from app.clock import FrozenClock
-from app.settings import get_settings
+from core.clock import FrozenClock
+from core.settings import get_settings
 from tests.resolvers.test_lifecycle_actions import (
     ACTIONS,
     START,

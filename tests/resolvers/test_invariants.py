@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tortoise.expressions import Q
 
-from app import clock
-from app.clock import FrozenClock
+from core import clock
+from core.clock import FrozenClock
 from models import lifecycle
 from models.accounts import Account
 from models.enums import (
@@ -29,12 +29,12 @@ from models.enums import (
 )
 from models.errors import DomainError
 from models.ledger import CreditEntry
+from models.lifecycle import state_of
 from models.meetings import Meeting
 from models.notifications import Notification
 from models.outbox import OutboxEntry
 from resolvers import account_actions, experts, system
 from resolvers import meetings as actions
-from resolvers.effects import state_of
 from tests.conftest import T0
 
 # What the examples did, printed at the end (pytest -s) to show the sequences get somewhere.

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from tests.conftest import T0
 from tests.support import MEETING_FIELDS, Market, Party, at, market
 

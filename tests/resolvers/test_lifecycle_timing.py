@@ -6,7 +6,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from tests.conftest import T0
 from tests.resolvers.test_lifecycle_actions import (
     ACTIONS,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from tortoise import connections
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.enums import CreditPaymentStatus, MeetingStatus, Party, TimelineEventKind
 from models.meetings import Meeting, TimelineEvent
 from schema.scalars import from_global_id

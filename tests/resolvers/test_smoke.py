@@ -2,7 +2,7 @@
 
 import httpx
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from tests.conftest import T0
 from tests.support import at, kinds, market
 

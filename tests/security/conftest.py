@@ -9,7 +9,7 @@ import httpx
 
 from app.asgi import create_app
 from app.auth import make_token
-from app.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 SECRET = "a-test-secret-that-is-long-enough-32b"
 

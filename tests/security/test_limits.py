@@ -144,7 +144,7 @@ async def test_introspection_and_graphiql_off_in_production(orm: str) -> None:
 
 def test_production_refuses_the_public_default_secret() -> None:
     from app.asgi import create_app
-    from app.settings import Settings
+    from core.settings import Settings
 
     with pytest.raises(RuntimeError, match="JWT_SECRET"):
         create_app(Settings(environment="production"), manage_db=False)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.settings import get_settings
+from core.settings import get_settings
 from workers.conferencing import zoom
 from workers.conferencing.relay import relay_conference_jobs
 

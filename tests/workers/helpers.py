@@ -7,7 +7,7 @@ import httpx
 import jwt
 
 from app.auth import make_token
-from app.settings import get_settings
+from core.settings import get_settings
 from models.accounts import Account
 from models.enums import OutboxKind, TimelineEventKind
 from models.meetings import TimelineEvent

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jwt
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.enums import ConferenceStatus, NotificationKind, OutboxKind, TimelineEventKind
 from models.meetings import Meeting
 from models.outbox import OutboxEntry

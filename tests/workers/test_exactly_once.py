@@ -6,7 +6,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.enums import TimelineEventKind
 from models.meetings import Reminder, TimelineEvent
 from tests.conftest import T0

@@ -8,7 +8,7 @@ from email.message import Message
 import httpx
 from icalendar import Calendar
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.deliveries import DeliveryChannel, DeliveryStatus, NotificationDelivery
 from models.notifications import Notification
 from tests.conftest import T0

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import redis
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.enums import ConferenceStatus, OutboxKind, TimelineEventKind
 from models.meetings import Meeting
 from models.outbox import OutboxEntry

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.enums import NotificationKind, ReminderKind, TimelineEventKind
 from models.meetings import Meeting, Reminder
 from tests.conftest import T0

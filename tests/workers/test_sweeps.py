@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import httpx
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.enums import MeetingStatus, NotificationKind, TimelineEventKind
 from models.meetings import Meeting
 from tests.conftest import T0

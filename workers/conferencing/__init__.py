@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from app.settings import Settings
+from core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from app.settings import Settings
+from core.settings import Settings
 from workers.conferencing import Conference, Window
 
 # Participants may join a little before the start and stay a little after the end.

@@ -13,9 +13,9 @@ from typing import Literal
 
 from tortoise.transactions import in_transaction
 
-from app import clock
-from app.metrics import job_done
-from app.settings import Settings, get_settings
+from core import clock
+from core.metrics import job_done
+from core.settings import Settings, get_settings
 from models.accounts import Account
 from models.enums import (
     ConferenceStatus,

@@ -13,7 +13,7 @@ from typing import cast
 
 from tortoise.transactions import in_transaction
 
-from app import clock
+from core import clock
 from models.enums import OutboxKind
 from models.outbox import OutboxEntry
 from workers import broker as brokers

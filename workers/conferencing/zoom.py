@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from app import clock
-from app.settings import Settings
+from core import clock
+from core.settings import Settings
 from workers.conferencing import Conference, PermanentError, TransientError, Window
 
 
