@@ -14,6 +14,7 @@ import tomllib
 print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
 PY
 RUN pip install -r /tmp/requirements.txt
+COPY core ./core
 COPY app ./app
 COPY schema ./schema
 COPY resolvers ./resolvers
@@ -32,6 +33,7 @@ RUN groupadd --system --gid 10001 meetings \
     && useradd --system --uid 10001 --gid meetings --home-dir /app --shell /usr/sbin/nologin meetings
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
+COPY --chown=root:root core ./core
 COPY --chown=root:root app ./app
 COPY --chown=root:root schema ./schema
 COPY --chown=root:root resolvers ./resolvers
