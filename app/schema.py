@@ -20,6 +20,7 @@ from app.ratelimit import RateLimitMutations
 from core.errors import PublicError, RequestErrorCode
 from schema import types as t
 from schema.errors import InvalidValue
+from schema.executor import FastExecutor
 from schema.limits import QueryLimits
 from schema.mutation import Mutation
 from schema.query import Query
@@ -79,6 +80,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map={datetime: DATETIME_SCALAR}),
+        execution_context_class=FastExecutor,
         types=[t.Meeting, t.Account, t.ExpertService, t.CreditEntry, t.Notification, t.Message,
                t.Conversation],
         extensions=[

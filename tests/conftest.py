@@ -79,3 +79,27 @@ async def client(orm: str, frozen: FrozenClock) -> AsyncIterator[httpx.AsyncClie
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shadowed_executor() -> Iterator[None]:
+    """Every operation the suite executes in this process is also run through the default
+    executor and compared (tests/differential.py)."""
+    from app.schema import schema
+    from tests.differential import ShadowedExecutor
+
+    production = schema.execution_context_class
+    schema.execution_context_class = ShadowedExecutor
+    yield
+    schema.execution_context_class = production
+
+
+@pytest.fixture(autouse=True)
+def same_as_default_executor() -> Iterator[None]:
+    from tests.differential import MISMATCHES
+
+    MISMATCHES.clear()
+    yield
+    found = list(MISMATCHES)
+    MISMATCHES.clear()
+    assert not found, "fast and default executors differ:\n" + "\n".join(found)

@@ -1,0 +1,156 @@
+"""The executor Strawberry hands to graphql-core (`execution_context_class`).
+
+graphql-core completes every field alike: a Path, a resolve-info tuple, the resolver (for
+a plain field Strawberry's `getattr` wrapper), then `complete_value` recursing through
+NonNull to the leaf's `coerce_output_value`. On a 20-meeting page most fields are plain
+scalars or enums of rows already loaded, and that machinery costs several times the
+value itself. `FastExecutor.execute_fields` completes those fields in one loop: the
+attribute, then the leaf type's coercion. Anything else — an object or list field, a
+field with a resolver or arguments, middleware, incremental delivery — and any value that
+is not a plain success (None for a non-null field, a coercion that fails or returns
+nothing, an attribute that raises) goes through graphql-core's own `execute_field`, which
+then produces exactly the data, null bubbling and located error it always does. Aliases,
+directives and fragments are already resolved into the grouped field set the loop reads.
+
+tests/schema/test_fast_executor.py runs the suite's operations and generated queries
+through this and the default executor and compares results and errors.
+"""
+
+from typing import Any
+
+from graphql import (
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    get_nullable_type,
+    is_leaf_type,
+    is_non_null_type,
+)
+from graphql.pyutils import Path, Undefined, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+# A plain field's plan: (response name, attribute, leaf type, non-null); None for a field
+# that takes graphql-core's path.
+Plain = tuple[str, str, Any, bool]
+_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+def plain_attribute(schema: GraphQLSchema, parent_type: GraphQLObjectType,
+                    field_name: str) -> tuple[str, Any, bool] | None:
+    """(attribute, leaf type, non-null) when the field is completed by reading an attribute
+    and coercing a scalar or enum: Strawberry's default resolver, no arguments."""
+    field_def: GraphQLField | None = schema.get_field(parent_type, field_name)
+    if field_def is None or field_def.args or field_def.resolve is None:
+        return None
+    if not getattr(field_def.resolve, "_is_default", False):
+        return None
+    strawberry_field = (field_def.extensions or {}).get(_BACKREF)
+    if strawberry_field is None or strawberry_field.default_resolver is not getattr:
+        return None
+    if not strawberry_field.is_basic_field:
+        return None
+    leaf = get_nullable_type(field_def.type)
+    if not is_leaf_type(leaf):
+        return None
+    return strawberry_field.python_name, leaf, is_non_null_type(field_def.type)
+
+
+class _Plans:
+    """Per schema, per (object type, field name): the plain-field answer, computed once."""
+
+    def __init__(self) -> None:
+        self.by_schema: dict[int, tuple[GraphQLSchema, dict[tuple[str, str], Any]]] = {}
+
+    def of(self, schema: GraphQLSchema, parent_type: GraphQLObjectType,
+           field_name: str) -> tuple[str, Any, bool] | None:
+        entry = self.by_schema.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            entry = self.by_schema[id(schema)] = (schema, {})
+        cache = entry[1]
+        key = (parent_type.name, field_name)
+        try:
+            return cache[key]
+        except KeyError:
+            found = cache[key] = plain_attribute(schema, parent_type, field_name)
+            return found
+
+
+_plans = _Plans()
+
+
+class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Grouped field sets are memoised per executor (collect_subfields), so a list of
+        # objects hands the same one in for every item: its plan is built once.
+        self._field_plans: dict[int, tuple[Any, list[Plain | None]]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType,
+              grouped_field_set: Any) -> list[Plain | None]:
+        key = id(grouped_field_set)
+        hit = self._field_plans.get(key)
+        if hit is not None and hit[0] is grouped_field_set:
+            return hit[1]
+        plan: list[Plain | None] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            plain = _plans.of(self.schema, parent_type, field_details_list[0].node.name.value)
+            plan.append(None if plain is None else (response_name, *plain))
+        self._field_plans[key] = (grouped_field_set, plan)
+        return plan
+
+    def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
+                       path: Path | None, grouped_field_set: Any,
+                       position_context: Any) -> Any:
+        manager = self.middleware_manager
+        if (position_context is not None
+                or (manager is not None and manager._middleware_resolvers)):
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set,
+                                          position_context)
+        plan = self._plan(parent_type, grouped_field_set)
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for plain, (response_name, field_details_list) in zip(
+                    plan, grouped_field_set.items(), strict=True):
+                if plain is not None:
+                    _, attribute, leaf, non_null = plain
+                    try:
+                        value = getattr(source_value, attribute)
+                        if value is None:
+                            if not non_null:
+                                results[response_name] = None
+                                continue
+                        elif value is not Undefined and not isinstance(value, Exception):
+                            coerced = leaf.coerce_output_value(value)
+                            if coerced is not None and coerced is not Undefined:
+                                results[response_name] = coerced
+                                continue
+                    except Exception:  # noqa: BLE001, S110 - graphql-core reports it below
+                        pass
+                # Not a plain success: graphql-core's own path decides what it becomes.
+                result = self.execute_field(
+                    parent_type, source_value, field_details_list,
+                    Path(path, response_name, parent_type.name), position_context)
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._gather(results, awaitable_fields)
+
+    async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]
+                      ) -> dict[str, Any]:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+        else:
+            awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
+            results.update(zip(awaitable_fields, awaited, strict=True))
+        return results

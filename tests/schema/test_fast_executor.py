@@ -1,0 +1,263 @@
+"""The fast executor (schema/executor.py) gives exactly what graphql-core's default executor
+gives: the same data in the same key order, the same errors with the same messages,
+locations, paths and extensions. Three ways: every operation the rest of the suite runs is
+shadowed by the default executor (tests/differential.py, checked after each test); a small
+schema of edge cases (nulls in non-null fields, failing coercions, raising attributes,
+aliases, fragments, directives, __typename, interfaces, lists); and queries generated from
+the API's schema by hypothesis-graphql, run on a market's data as its expert."""
+
+import enum
+import json
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+import graphql
+import httpx
+import pytest
+import strawberry
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis_graphql import queries
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.schema import schema as api_schema
+from models.accounts import Account as AccountRow
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from schema.executor import FastExecutor, plain_attribute
+from schema.scalars import from_global_id
+from tests import differential
+from tests.conftest import T0
+from tests.support import market
+
+DEFAULT = StrawberryGraphQLCoreExecutionContext
+
+
+async def run(schema: graphql.GraphQLSchema, query: str, executor: type[Any],
+              context: Any = None, variables: dict[str, Any] | None = None) -> str:
+    result = graphql.execute(schema, graphql.parse(query), context_value=context,
+                             variable_values=variables, executor_class=executor)
+    if graphql.pyutils.is_awaitable(result):
+        result = await result
+    assert isinstance(result, graphql.ExecutionResult)
+    return differential.outcome(result)
+
+
+# --- a schema of edge cases -------------------------------------------------------------------
+
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Leaf(Named):
+    name: str
+    nickname: str | None
+    count: int
+    ratio: float | None
+    colour: Colour
+    maybe_colour: Colour | None
+    at: datetime | None
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+
+def _broken() -> Leaf:
+    """A Leaf whose `count` attribute raises (as a property of a row might)."""
+
+    class Broken(Leaf):
+        @property  # type: ignore[override]
+        def count(self) -> int:
+            raise RuntimeError("count is broken")
+
+    broken = object.__new__(Broken)
+    broken.__dict__.update(name="b", nickname="n", ratio=None, colour=Colour.BLUE,
+                           maybe_colour=Colour.BLUE, at=None)
+    return broken
+
+
+def _leaf(name: Any = "a", nickname: Any = None, count: Any = 1, ratio: Any = 0.5,
+          colour: Any = Colour.RED, maybe_colour: Any = None, at: Any = None) -> Leaf:
+    return Leaf(name=name, nickname=nickname, count=count, ratio=ratio, colour=colour,
+                maybe_colour=maybe_colour, at=at)
+
+
+@strawberry.type
+class EdgeQuery:
+    @strawberry.field
+    def good(self) -> Leaf:
+        return _leaf(at=datetime(2030, 1, 7, 8, 0))
+
+    @strawberry.field
+    def null_name(self) -> Leaf | None:
+        return _leaf(name=None)  # non-null String is None: bubbles to this nullable field
+
+    @strawberry.field
+    def null_name_required(self) -> Leaf:
+        return _leaf(name=None)  # ... and through a non-null field to the root
+
+    @strawberry.field
+    def bad_count(self) -> Leaf | None:
+        return _leaf(count="not a number")  # Int coercion fails
+
+    @strawberry.field
+    def huge_count(self) -> Leaf | None:
+        return _leaf(count=2**40)  # Int out of range
+
+    @strawberry.field
+    def bad_colour(self) -> Leaf | None:
+        return _leaf(colour="green", maybe_colour="green")  # not an enum value
+
+    @strawberry.field
+    def raising(self) -> Leaf | None:
+        return _broken()
+
+    @strawberry.field
+    def leaves(self) -> list[Leaf]:
+        return [_leaf(name="x"), _leaf(name=None), _leaf(name="z", nickname="zz")]
+
+    @strawberry.field
+    def maybe_leaves(self) -> list[Leaf | None]:
+        return [_leaf(name="x"), _leaf(name=None), _leaf(count="bad")]
+
+    @strawberry.field
+    def named(self) -> list[Named]:
+        return [_leaf(name="i"), _leaf(name="j", nickname="jj")]
+
+    @strawberry.field
+    async def later(self) -> Leaf | None:
+        return _leaf(name=None)
+
+
+EDGE = strawberry.Schema(query=EdgeQuery)._schema
+ALL = "name nickname count ratio colour maybeColour at shout __typename"
+EDGE_QUERIES = [
+    f"{{ good {{ {ALL} }} }}",
+    f"{{ nullName {{ {ALL} }} good {{ name }} }}",
+    f"{{ nullNameRequired {{ {ALL} }} good {{ name }} }}",
+    "{ badCount { name count } hugeCount { count name } badColour { colour maybeColour } }",
+    f"{{ raising {{ {ALL} }} }}",
+    "{ raising { name nickname maybeColour } }",
+    "{ leaves { name nickname } }",
+    "{ maybeLeaves { name count } }",
+    "{ a: good { x: name y: name z: count } b: good { name } }",
+    "{ good { ...F ... on Leaf { nickname count } name } } fragment F on Leaf { colour name }",
+    "query($s: Boolean!) { good { name @skip(if: $s) count @include(if: $s) colour } }",
+    "{ named { __typename name ... on Leaf { nickname } } }",
+    "{ later { name } good { name } }",
+    "mutation { __typename }",
+]
+
+
+@pytest.mark.parametrize("query", EDGE_QUERIES)
+async def test_edge_cases_complete_as_the_default_executor_does(query: str) -> None:
+    variables = {"s": True} if "$s" in query else None
+    fast = await run(EDGE, query, FastExecutor, variables=variables)
+    default = await run(EDGE, query, DEFAULT, variables=variables)
+    assert fast == default
+
+
+async def test_the_edge_cases_do_produce_errors_and_nulls() -> None:
+    """Not vacuous: the cases above really exercise bubbling, coercion and raising."""
+    body = json.loads(await run(EDGE, EDGE_QUERIES[1], FastExecutor))
+    assert body["data"] == {"nullName": None, "good": {"name": "a"}}
+    assert body["errors"][0]["path"] == ["nullName", "name"]
+    assert "Cannot return null for non-nullable field Leaf.name." in body["errors"][0]["message"]
+    body = json.loads(await run(EDGE, EDGE_QUERIES[2], FastExecutor))
+    assert body["data"] is None
+    body = json.loads(await run(EDGE, EDGE_QUERIES[4], FastExecutor))
+    assert body["errors"][0]["message"] == "count is broken"
+    assert body["errors"][0]["path"] == ["raising", "count"]
+
+
+def test_plain_fields_take_the_fast_path() -> None:
+    leaf = EDGE.get_type("Leaf")
+    assert isinstance(leaf, graphql.GraphQLObjectType)
+    assert plain_attribute(EDGE, leaf, "name") == ("name", graphql.GraphQLString, True)
+    assert plain_attribute(EDGE, leaf, "maybeColour") is not None
+    assert plain_attribute(EDGE, leaf, "shout") is None  # has a resolver
+    meeting = api_schema._schema.get_type("Meeting")
+    assert isinstance(meeting, graphql.GraphQLObjectType)
+    for name in ("status", "startsAt", "priceCredits", "version"):
+        assert plain_attribute(api_schema._schema, meeting, name) is not None, name
+    assert plain_attribute(api_schema._schema, meeting, "timeline") is None
+
+
+class _Wrong(FastExecutor):
+    """An executor that gets one thing wrong: a plain String comes out reversed."""
+
+    def execute_fields(self, *args: Any) -> Any:
+        result = super().execute_fields(*args)
+        if isinstance(result, dict):
+            return {k: v[::-1] if isinstance(v, str) else v for k, v in result.items()}
+        return result
+
+
+async def test_the_comparison_catches_a_difference() -> None:
+    query = EDGE_QUERIES[0]
+    assert await run(EDGE, query, _Wrong) != await run(EDGE, query, DEFAULT)
+
+
+async def test_the_suite_is_shadowed(client: httpx.AsyncClient) -> None:
+    """The other tests' operations are compared: this process's executor is the shadowed
+    one, and an operation run here is counted."""
+    assert api_schema.execution_context_class is differential.ShadowedExecutor
+    before = differential.COMPARED[0]
+    m = await market(client)
+    await m.expert.q("{ viewer { account { id displayName } } }")
+    assert differential.COMPARED[0] > before
+    assert not differential.MISMATCHES
+
+
+# --- generated queries on the API's schema ---------------------------------------------------
+
+DATETIMES = st.sampled_from(["2030-01-07T08:00:00Z", "2030-01-09T08:00:00+02:00",
+                             "2030-02-01T00:00:00Z", "2029-12-31T23:00:00Z"])
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20")) * 6
+DERANDOMIZE = os.environ.get("FUZZ_RANDOM") != "1"
+_context: dict[str, Any] = {}
+# Global ids of the market's rows, filled in by the fixture before the first example; an
+# ID argument draws one of them (or a junk one), so that generated queries reach real rows.
+REAL_IDS: list[str] = []
+IDS = st.one_of(st.integers(0, 63).map(lambda i: REAL_IDS[i % len(REAL_IDS)] if REAL_IDS
+                                       else "junk"),
+                st.sampled_from(["", "junk", "TWVldGluZzow"]))
+
+
+@pytest.fixture
+async def expert_with_meetings(client: httpx.AsyncClient) -> AccountRow:
+    if "account" not in _context:
+        m = await market(client)
+        requested = await m.request(T0 + timedelta(days=3))
+        await m.expert.mutate("confirmMeeting", {"meetingId": requested["meeting"]["id"]},
+                              "MeetingRefInput")
+        second = await m.request(T0 + timedelta(days=4))
+        REAL_IDS.extend([requested["meeting"]["id"], second["meeting"]["id"], m.expert.id,
+                         m.user.id, m.service_id, m.skill_id])
+        pk = from_global_id(m.expert.id, "Account")
+        _context["account"] = await AccountRow.get(id=pk)
+    return _context["account"]  # type: ignore[no-any-return]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
+          suppress_health_check=list(HealthCheck))
+@given(query=queries(api_schema._schema, allow_x00=False, custom_scalars={
+    "DateTime": DATETIMES.map(lambda s: graphql.StringValueNode(value=s)),
+    "ID": IDS.map(lambda s: graphql.StringValueNode(value=s))}))
+async def test_generated_queries_complete_as_the_default_executor_does(
+        expert_with_meetings: AccountRow, query: str) -> None:
+    outcomes = []
+    for executor in (FastExecutor, DEFAULT):
+        context = Context(account=expert_with_meetings,
+                          loaders=Loaders(expert_with_meetings.id))
+        outcomes.append(await run(api_schema._schema, query, executor, context))
+    assert outcomes[0] == outcomes[1], query
