@@ -144,7 +144,8 @@ class Server:
 
 @contextlib.contextmanager
 def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create_app",
-               extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+               extra_env: dict[str, str] | None = None,
+               extra_args: list[str] | None = None) -> Iterator[Server]:
     """`uvicorn app.asgi:create_app` (one worker) pinned to CPU 0, NOFILE raised. `app` may
     name another factory (the reference endpoints in bench/baseline.py)."""
     port = free_port()
@@ -155,7 +156,8 @@ def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create
     # the way.
     env.setdefault("RATE_LIMIT_MUTATIONS", "1000000000")
     command = [sys.executable, "-m", "uvicorn", app, "--factory",
-               "--port", str(port), "--log-level", "warning", "--backlog", "8192"]
+               "--port", str(port), "--log-level", "warning", "--backlog", "8192",
+               *(extra_args or [])]
     taskset = shutil.which("taskset")
     if taskset and (os.cpu_count() or 1) > 1:
         command = [taskset, "-c", str(SERVER_CPU), *command]  # taskset execs: same pid
