@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "models.notifications",
     "models.outbox",
     "models.deliveries",
+    "models.calendars",
 ]
 
 

@@ -22,12 +22,12 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.metrics import job_done
 from core.settings import Settings, get_settings
+from models import ical, invites
 from models.accounts import Account
-from models.deliveries import CalendarInvite, DeliveryChannel, DeliveryStatus, NotificationDelivery
+from models.deliveries import DeliveryChannel, DeliveryStatus, NotificationDelivery
 from models.enums import MeetingStatus, NotificationKind
 from models.meetings import Meeting
 from models.notifications import Notification
-from workers import ics
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ async def plan_emails(settings: Settings | None = None) -> int:
 
 
 async def _invite(notification: Notification, meeting: Meeting, recipient: Account,
-                  settings: Settings) -> tuple[ics.Method, bytes] | None:
-    method: ics.Method
+                  settings: Settings) -> tuple[ical.Method, bytes] | None:
+    method: ical.Method
     if meeting.status is MeetingStatus.AGREED and notification.kind in INVITE_KINDS:
         method = "REQUEST"
     elif meeting.status in (MeetingStatus.CANCELLED, MeetingStatus.REJECTED):
@@ -82,33 +82,20 @@ async def _invite(notification: Notification, meeting: Meeting, recipient: Accou
     else:
         return None
     sender = parseaddr(settings.smtp_from)[1] or "no-reply@meetings.local"
-    async with in_transaction():
-        invite = await CalendarInvite.filter(meeting_id=meeting.id).select_for_update().first()
-        if method == "CANCEL":
-            if invite is None:
-                return None  # never invited: nothing to call off
-            if not invite.cancelled:
-                invite.sequence += 1
-                invite.cancelled = True
-                await invite.save()
-        elif invite is None:
-            invite = await CalendarInvite.create(
-                meeting_id=meeting.id, uid=f"meeting-{meeting.id}@{sender.split('@')[-1]}",
-                sequence=0, starts_at=meeting.starts_at, length_minutes=meeting.length_minutes)
-        elif invite.cancelled or invite.starts_at != meeting.starts_at or (
-                invite.length_minutes != meeting.length_minutes):
-            invite.sequence += 1
-            invite.cancelled = False
-            invite.starts_at, invite.length_minutes = meeting.starts_at, meeting.length_minutes
-            await invite.save()
+    invite = await invites.publish(meeting, cancelled=method == "CANCEL",
+                                   domain=sender.split("@")[-1])
+    if invite is None:
+        return None  # never invited: nothing to call off
     attendees = tuple(a.email for a in await Account.filter(
         id__in=[meeting.user_id, meeting.expert_id]) if a.email)
-    return method, ics.build(ics.Invite(
-        method=method, uid=invite.uid, sequence=invite.sequence, starts_at=invite.starts_at,
+    return method, ical.invite(method, ical.Entry(
+        uid=invite.uid, sequence=invite.sequence, starts_at=invite.starts_at,
         ends_at=invite.starts_at + timedelta(minutes=invite.length_minutes),
-        summary=f"Meeting #{meeting.id}", organizer=sender, attendees=attendees,
+        summary=f"Meeting #{meeting.id}",
+        status="CANCELLED" if method == "CANCEL" else "CONFIRMED", stamp=clock.now(),
+        organizer=sender, attendees=attendees,
         join_url=meeting.conference_join_url if method == "REQUEST" else None,
-    ), clock.now())
+    ))
 
 
 async def build_message(delivery: NotificationDelivery,
