@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from strawberry.types.unset import UNSET, UnsetType
 
 from app import auth, ratelimit
+from app.calendar import calendar_feed
 from app.guards import BodySizeLimit
 from app.health import Readiness
 from app.metrics import metrics_endpoint
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             Route("/healthz", healthz),
             Route("/readyz", readiness.endpoint),
             Route("/metrics", metrics_endpoint),
+            Route("/calendar/{secret}.ics", calendar_feed, methods=["GET", "HEAD"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -67,6 +67,31 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     graceful_shutdown_seconds: int = 30
 
+    # Calendars. PUBLIC_URL is the API's address as calendar apps reach it (feed links;
+    # default: the address of the request). CALENDAR_FEED_KEY derives the feed secrets from
+    # their stored nonces (default: JWT_SECRET); changing it changes every feed's URL.
+    # Busy calendars: fetched every BUSY_CALENDAR_REFRESH_MINUTES, within the limits below;
+    # in production only https:// and public addresses, unless BUSY_CALENDAR_ALLOW_HTTP and
+    # BUSY_CALENDAR_ALLOWED_NETWORKS (CIDRs, comma-separated) say otherwise.
+    public_url: str | None = None
+    calendar_feed_key: str | None = None
+    calendar_feed_refresh_minutes: int = 15
+    busy_calendar_refresh_minutes: int = 15
+    busy_calendar_horizon_days: int = 90
+    busy_calendar_max_bytes: int = 5_000_000
+    busy_calendar_timeout_seconds: float = 10.0
+    busy_calendar_max_redirects: int = 5
+    busy_calendar_max_per_account: int = 20
+    busy_calendar_allow_http: bool | None = None
+    busy_calendar_allowed_networks: Annotated[list[str] | None, NoDecode] = None
+
+    @field_validator("busy_calendar_allowed_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [n.strip() for n in value.split(",") if n.strip()]
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
@@ -95,6 +120,19 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.environment == "production" else "console"
+
+    @property
+    def busy_calendar_http_allowed(self) -> bool:
+        if self.busy_calendar_allow_http is not None:
+            return self.busy_calendar_allow_http
+        return self.environment == "development"
+
+    @property
+    def busy_calendar_networks(self) -> list[str]:
+        """Networks fetched from even when not public: all of them in development."""
+        if self.busy_calendar_allowed_networks is not None:
+            return self.busy_calendar_allowed_networks
+        return ["0.0.0.0/0", "::/0"] if self.environment == "development" else []
 
     @property
     def introspection_enabled(self) -> bool:

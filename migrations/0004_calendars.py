@@ -21,6 +21,8 @@ class Migration(migrations.Migration):
                 ('last_modified', fields.CharField(null=True, max_length=64)),
                 ('last_fetched_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_error', fields.TextField(null=True, unique=False)),
+                ('parse_error', fields.TextField(null=True, unique=False)),
+                ('expanded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('next_fetch_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],

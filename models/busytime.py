@@ -130,10 +130,10 @@ def expand(data: bytes | Calendar, timezone: str, start: datetime,
                     break
                 hi = _instant(occurrence["DTEND"].dt, zone) if "DTEND" in occurrence else lo
                 if _busy(occurrence) and lo < hi and hi > start:
-                    found.append((lo, hi))
-                    if len(found) + len(out.intervals) > MAX_OCCURRENCES:
+                    if len(found) + len(out.intervals) >= MAX_OCCURRENCES:
                         out.truncated = True
                         break
+                    found.append((lo, hi))
         except Exception as exc:  # any library error in one series must not hide the others
             out.broken.append(f"{name}: {str(exc)[:200] or type(exc).__name__}")
             continue

@@ -28,8 +28,11 @@ class CalendarFeed(Model):
 
 class BusyCalendar(Model):
     # An iCalendar URL of the expert's own calendar, fetched on a schedule. `etag` and
-    # `last_modified` make the next fetch conditional; `next_fetch_at` is also the lease of
-    # the worker fetching it (moved forward before the fetch).
+    # `last_modified` make the next fetch conditional while the stored expansion is recent
+    # (`expanded_at`: the horizon moves on even when the file does not change);
+    # `next_fetch_at` is also the lease of the worker fetching it (moved forward before the
+    # fetch). `last_error` is what the expert sees: the last fetch's failure, else
+    # `parse_error`, the broken events of the stored copy.
 
     id = fields.IntField(primary_key=True)
     expert: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -40,7 +43,9 @@ class BusyCalendar(Model):
     etag = fields.CharField(max_length=255, null=True)
     last_modified = fields.CharField(max_length=64, null=True)
     last_fetched_at = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error: str | None = fields.TextField(null=True)
+    parse_error: str | None = fields.TextField(null=True)
+    expanded_at = fields.DatetimeField(null=True)
     next_fetch_at = fields.DatetimeField()
     created_at = fields.DatetimeField()
 

@@ -2,11 +2,18 @@
 SEQUENCE of the version last published by e-mail or in a feed. Both channels go through here,
 so a calendar that learnt the meeting from either sees one event, replaced in order."""
 
+from email.utils import parseaddr
+
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.deliveries import CalendarInvite
 from models.meetings import Meeting
+
+
+def domain_of(sender: str) -> str:
+    """The domain of the UIDs: the sender address's (SMTP_FROM), as e-mail invites had it."""
+    return (parseaddr(sender)[1] or "no-reply@meetings.local").split("@")[-1]
 
 
 def uid_for(meeting_id: int, domain: str) -> str:

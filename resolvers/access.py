@@ -3,15 +3,16 @@
 Every query, node lookup, subscription and mutation starts with `require_viewer`, and reads a
 private object only through the functions below. A private object the viewer may not see is
 answered exactly as one that does not exist (null, or NOT_FOUND), so that ids cannot be
-probed. Private: meetings (and their timeline), conversations, messages, notifications and
-credit entries. Public to any signed-in account: accounts, expert profiles, services, skills,
-reasons and free slots.
+probed. Private: meetings (and their timeline), conversations, messages, notifications,
+credit entries, calendar feeds and busy calendars. Public to any signed-in account:
+accounts, expert profiles, services, skills, reasons and free slots.
 """
 
 from typing import cast
 
 from core.errors import ErrorCode, PublicError
 from models.accounts import Account
+from models.calendars import BusyCalendar
 from models.chat import Conversation, Message
 from models.enums import Party
 from models.errors import DomainError
@@ -84,6 +85,13 @@ async def own_notification_ids(viewer: Account, ids: list[int]) -> set[int]:
     rows = await Notification.filter(recipient_id=viewer.id, id__in=ids).values_list(
         "id", flat=True)
     return set(cast(list[int], rows))
+
+
+async def own_busy_calendar(viewer: Account, calendar_id: int | None) -> BusyCalendar | None:
+    """An expert's own calendars (their URLs may hold secrets) are theirs alone."""
+    if calendar_id is None:
+        return None
+    return await BusyCalendar.get_or_none(id=calendar_id, expert_id=viewer.id)
 
 
 async def own_ledger_entry(viewer: Account, entry_id: int | None) -> CreditEntry | None:

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from models import freetime
 from models.accounts import ExpertProfile
 from models.availability import BlockedDate, FreeDate, WeeklyRuleRow
+from models.calendars import BusyInterval
 from models.enums import MeetingStatus
 from models.meetings import Meeting
 
@@ -27,11 +28,13 @@ async def free_time(
     if exclude_meeting_id is not None:
         taken_query = taken_query.exclude(id=exclude_meeting_id)
     taken = await taken_query
+    # The expert's own calendars count like blocked dates (and like agreed meetings).
+    busy = await BusyInterval.filter(expert_id=expert_id, starts_at__lt=end, ends_at__gt=start)
     return freetime.free_intervals(
         rules,
         profile.availability_timezone,
         [(f.starts_at, f.ends_at) for f in free],
-        [(b.starts_at, b.ends_at) for b in blocked],
+        [*((b.starts_at, b.ends_at) for b in blocked), *((b.starts_at, b.ends_at) for b in busy)],
         [(m.starts_at, m.ends_at) for m in taken],
         start,
         end,

@@ -30,6 +30,7 @@ from models.lifecycle import Alternative, Creation, Rule, state_of
 from models.meetings import Meeting, Reason
 from resolvers import access
 from resolvers.availability_check import is_free
+from resolvers.busy_calendars import busy_overlapping
 from resolvers.chat import conversation_between
 from resolvers.effects import apply_rule
 from resolvers.outbox import record
@@ -39,6 +40,7 @@ from resolvers.outbox import record
 class Outcome:
     meeting: Meeting
     conflicts: list[Meeting] = field(default_factory=list)
+    busy_calendars: list[str] = field(default_factory=list)  # the expert's, for the expert
 
 
 def _not_found(what: str = "Meeting", field_name: str = "meetingId") -> DomainError:
@@ -128,7 +130,13 @@ async def act(
             if rule.warn_conflicts
             else []
         )
-    return Outcome(meeting, conflicts)
+        # Only the expert learns the names of their own calendars.
+        busy = (
+            await busy_overlapping(account.id, meeting.starts_at, meeting.ends_at)
+            if rule.warn_conflicts and party is Party.EXPERT
+            else []
+        )
+    return Outcome(meeting, conflicts, busy)
 
 
 async def _service_and_skill(

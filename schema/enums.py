@@ -34,6 +34,9 @@ __all__ = [
 @strawberry.enum
 class WarningCode(Enum):
     TIME_CONFLICT = "TIME_CONFLICT"
+    BUSY_IN_CALENDAR = strawberry.enum_value("BUSY_IN_CALENDAR", description=(
+        "The meeting overlaps a busy time of one of the expert's own calendars (named in the "
+        "message)."))
 
 
 @strawberry.enum

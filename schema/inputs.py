@@ -81,6 +81,12 @@ class SetWeeklyAvailabilityInput:
 
 
 @strawberry.input
+class AddBusyCalendarInput:
+    url: str
+    name: str
+
+
+@strawberry.input
 class DateRangeInput:
     starts_at: DateTime
     ends_at: DateTime

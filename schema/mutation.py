@@ -6,14 +6,17 @@ from typing import TypeVar
 import strawberry
 
 from models.availability import BlockedDate, FreeDate
+from models.calendars import BusyCalendar as BusyCalendarRow
 from models.enums import MeetingAction
 from models.errors import DomainError
-from resolvers import access, account_actions, chat, experts
+from resolvers import access, account_actions, busy_calendars, calendar_feed, chat, experts
 from resolvers import meetings as actions
 from schema import inputs
 from schema import types as t
 from schema.payloads import (
     AvailabilityPayload,
+    BusyCalendarPayload,
+    CalendarFeedPayload,
     ConversationPayload,
     CreditsPayload,
     ExpertProfilePayload,
@@ -47,6 +50,13 @@ def _meeting_payload(outcome: actions.Outcome) -> MeetingPayload:
             code=t.enums.WarningCode.TIME_CONFLICT,
             message=f"{len(outcome.conflicts)} of your agreed meetings overlap this one.",
             conflicting_meetings=[t.Meeting.of(m) for m in outcome.conflicts],
+        ))
+    if outcome.busy_calendars:
+        names = ", ".join(f"“{n}”" for n in outcome.busy_calendars)
+        warnings.append(Warning(
+            code=t.enums.WarningCode.BUSY_IN_CALENDAR,
+            message=f"This meeting overlaps a busy time in your calendar {names}.",
+            conflicting_meetings=[],
         ))
     return MeetingPayload(meeting=t.Meeting.of(outcome.meeting), warnings=warnings)
 
@@ -249,6 +259,42 @@ class Mutation:
             lambda a: CreditsPayload(balance=t.CreditBalance(
                 available=a.credits_available, blocked=a.credits_blocked)),
             lambda e: CreditsPayload(errors=e))
+
+    @strawberry.mutation(description=(
+        "Creates the viewer's calendar feed, or gives it a new URL (the old one stops working "
+        "at once)."))
+    async def rotate_calendar_feed(self, info: Info) -> CalendarFeedPayload:
+        viewer = access.require_viewer(info.context)
+        return await _attempt(
+            lambda: calendar_feed.rotate(viewer, t.base_url(info)),
+            lambda link: CalendarFeedPayload(feed=t.CalendarFeed.of(link)),
+            lambda e: CalendarFeedPayload(errors=e))
+
+    @strawberry.mutation(description=(
+        "Adds a busy calendar and fetches it once before answering (errors and lastError say "
+        "why not)."))
+    async def add_busy_calendar(self, info: Info,
+                                input: inputs.AddBusyCalendarInput) -> BusyCalendarPayload:
+        viewer = access.require_viewer(info.context)
+        return await _calendar(lambda: busy_calendars.add(viewer, input.url, input.name))
+
+    @strawberry.mutation(description=(
+        "Fetches the calendar now, as the worker does on its schedule, and returns its state."))
+    async def refresh_busy_calendar(self, info: Info, id: strawberry.ID) -> BusyCalendarPayload:
+        viewer = access.require_viewer(info.context)
+        return await _calendar(lambda: busy_calendars.refresh_own(
+            viewer, from_global_id(id, "BusyCalendar")))
+
+    @strawberry.mutation
+    async def remove_busy_calendar(self, info: Info, id: strawberry.ID) -> BusyCalendarPayload:
+        viewer = access.require_viewer(info.context)
+        return await _calendar(lambda: busy_calendars.remove(
+            viewer, from_global_id(id, "BusyCalendar")))
+
+
+async def _calendar(work: Callable[[], Awaitable[BusyCalendarRow]]) -> BusyCalendarPayload:
+    return await _attempt(work, lambda c: BusyCalendarPayload(calendar=t.BusyCalendar.of(c)),
+                          lambda e: BusyCalendarPayload(errors=e))
 
 
 async def _act(info: Info, action: MeetingAction, input: inputs.MeetingRefInput

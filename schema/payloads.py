@@ -7,6 +7,8 @@ from models.errors import DomainError
 from schema import enums
 from schema.types import (
     Availability,
+    BusyCalendar,
+    CalendarFeed,
     Conversation,
     CreditBalance,
     ExpertProfile,
@@ -82,4 +84,16 @@ class MessagePayload:
 @strawberry.type
 class MarkNotificationsReadPayload:
     unread_count: int
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class CalendarFeedPayload:
+    feed: CalendarFeed | None = None
+    errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class BusyCalendarPayload:
+    calendar: BusyCalendar | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)

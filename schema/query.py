@@ -59,6 +59,9 @@ async def _node(info: Info, kind: str, pk: int) -> t.Node | None:
     if kind == "Conversation":
         conversation = await access.visible_conversation(viewer, pk)
         return t.Conversation.of(conversation) if conversation else None
+    if kind == "BusyCalendar":
+        calendar = await access.own_busy_calendar(viewer, pk)
+        return t.BusyCalendar.of(calendar) if calendar else None
     if kind == "Message":
         message = await access.visible_message(viewer, pk)
         return t.Message.of(message) if message else None

@@ -11,13 +11,14 @@ from strawberry.types import Info as _Info
 
 from core import clock
 from models import accounts as am
+from models import calendars as calm
 from models import chat as cm
 from models import freetime, lifecycle
 from models import ledger as lm
 from models import meetings as mm
 from models import notifications as nm
 from models.lifecycle import state_of
-from resolvers import access, queries
+from resolvers import access, busy_calendars, calendar_feed, queries
 from resolvers.context import Context
 from resolvers.pagination import Page
 from schema import enums
@@ -641,6 +642,47 @@ class TimeSlot:
     ends_at: DateTime
 
 
+@strawberry.type(description=(
+    "A private iCalendar feed of the viewer's meetings, to subscribe to from any calendar app."))
+class CalendarFeed:
+    url: str = strawberry.field(description=(
+        "The secret feed URL, ending in .ics. Whoever has it can read the feed: rotate to "
+        "revoke."))
+    created_at: DateTime
+
+    @classmethod
+    def of(cls, link: calendar_feed.FeedLink) -> "CalendarFeed":
+        return cls(url=link.url, created_at=link.created_at)
+
+
+@strawberry.type(description=(
+    "An iCalendar URL of the viewer's own calendar; its busy times are not bookable here."))
+class BusyCalendar(Node):
+    row: strawberry.Private[calm.BusyCalendar]
+    name: str
+    url: str
+    last_fetched_at: DateTime | None = strawberry.field(
+        description="When the URL was last fetched successfully.")
+    last_error: str | None = strawberry.field(description=(
+        "Why the last fetch or parse failed, if it did; the last good copy still counts."))
+
+    @classmethod
+    def of(cls, row: calm.BusyCalendar) -> "BusyCalendar":
+        return cls(id=to_global_id("BusyCalendar", row.id), row=row, name=row.name,
+                   url=row.url, last_fetched_at=row.last_fetched_at, last_error=row.last_error)
+
+    @strawberry.field(description=(
+        "Busy intervals known from this calendar within the look-ahead horizon."))
+    async def busy_count(self) -> int:
+        return await busy_calendars.busy_count(self.row.id)
+
+
+def base_url(info: Info) -> str:
+    """The API's address as the client reached it (feed links when PUBLIC_URL is unset)."""
+    request = info.context.request
+    return str(request.base_url) if request is not None else "http://localhost"
+
+
 @strawberry.type
 class Viewer:
     row: strawberry.Private[am.Account]
@@ -663,3 +705,12 @@ class Viewer:
     @strawberry.field
     def is_admin(self) -> bool:
         return self.row.is_admin
+
+    @strawberry.field(description="Null until created with rotateCalendarFeed.")
+    async def calendar_feed(self, info: Info) -> CalendarFeed | None:
+        link = await calendar_feed.feed_of(self.row, base_url(info))
+        return CalendarFeed.of(link) if link else None
+
+    @strawberry.field
+    async def busy_calendars(self) -> list[BusyCalendar]:
+        return [BusyCalendar.of(c) for c in await busy_calendars.calendars_of(self.row.id)]

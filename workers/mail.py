@@ -83,7 +83,7 @@ async def _invite(notification: Notification, meeting: Meeting, recipient: Accou
         return None
     sender = parseaddr(settings.smtp_from)[1] or "no-reply@meetings.local"
     invite = await invites.publish(meeting, cancelled=method == "CANCEL",
-                                   domain=sender.split("@")[-1])
+                                   domain=invites.domain_of(settings.smtp_from))
     if invite is None:
         return None  # never invited: nothing to call off
     attendees = tuple(a.email for a in await Account.filter(

@@ -1,13 +1,16 @@
-"""The periodic sweeps: due reminders, S1 complete, S2 expire, conference jobs, e-mail.
+"""The periodic sweeps: due reminders, S1 complete, S2 expire, conference jobs, e-mail; and
+beside them, in a loop of its own, the experts' busy calendars.
 
 One step's failure (a database hiccup, a provider bug) is logged and does not stop the others
-or the loop; the next round picks the work up again."""
+or the loop; the next round picks the work up again. Calendar fetches wait on other servers
+(seconds each, at worst), so they never delay a reminder."""
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from resolvers.busy_calendars import refresh_due
 from resolvers.system import complete_ended, expire_started
 from workers.conferencing.relay import relay_conference_jobs
 from workers.mail import send_due_emails
@@ -35,11 +38,29 @@ async def sweep_once(*, in_process: bool | None = None) -> dict[str, int]:
     return done
 
 
-async def sweep_forever(stop: asyncio.Event, interval: float, *,
-                        in_process: bool | None = None) -> None:
+async def refresh_calendars() -> int:
+    try:
+        return await refresh_due()
+    except Exception:
+        log.exception("sweep step busy_calendars failed")
+        return -1
+
+
+async def _every(stop: asyncio.Event, interval: float, name: str,
+                 step: Callable[[], Awaitable[object]]) -> None:
     while not stop.is_set():
-        done = await sweep_once(in_process=in_process)
-        if any(done.values()):
-            log.info("sweep: %s", done)
+        done = await step()
+        if done:
+            log.info("%s: %s", name, done)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def sweep_forever(stop: asyncio.Event, interval: float, *,
+                        in_process: bool | None = None) -> None:
+    async def sweeps() -> dict[str, int] | None:
+        done = await sweep_once(in_process=in_process)
+        return done if any(done.values()) else None
+
+    await asyncio.gather(_every(stop, interval, "sweep", sweeps),
+                         _every(stop, interval, "busy calendars", refresh_calendars))
