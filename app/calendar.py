@@ -12,7 +12,9 @@ CACHE = "private, max-age=300"
 
 
 async def calendar_feed(request: Request) -> Response:
-    rendered = await render(str(request.path_params["secret"]))
+    """Every path under /calendar/ comes here, so none answers more than a bare 404."""
+    name = str(request.path_params["name"])
+    rendered = await render(name.removesuffix(".ics")) if name.endswith(".ics") else None
     if rendered is None:
         return Response(status_code=404)
     headers = {"ETag": rendered.etag, "Cache-Control": CACHE}
