@@ -12,7 +12,7 @@ import httpx
 import pytest
 from icalendar import Calendar
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.calendars import BusyCalendar, BusyInterval
 from resolvers.busy_calendars import refresh_due
 from schema.scalars import from_global_id

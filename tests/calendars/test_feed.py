@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
-from app.clock import FrozenClock
+from core.clock import FrozenClock
 from models.calendars import CalendarFeed
 from tests.conftest import T0
 from tests.support import Party, at, market

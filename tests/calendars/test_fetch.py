@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.settings import get_settings
+from core.settings import get_settings
 from resolvers.calendar_fetch import FetchError, allowed, fetch, normalized
 from tests.calendars.conftest import FIXTURES, CalendarServer
 
