@@ -13,7 +13,7 @@ import pytest
 from icalendar import Calendar
 
 from core.clock import FrozenClock
-from models.calendars import BusyCalendar, BusyInterval
+from models.calendars import BusyInterval
 from resolvers.busy_calendars import refresh_due
 from schema.scalars import from_global_id
 from tests.calendars.conftest import FIXTURES, CalendarServer
@@ -182,11 +182,12 @@ async def test_a_failed_fetch_keeps_the_last_good_copy(
 async def test_the_worker_reuses_the_etag(m: Market, calendar_server: CalendarServer,
                                           frozen: FrozenClock) -> None:
     calendar = (await add(m.expert, calendar_server.url("/etag.ics")))["calendar"]
-    pk = from_global_id(calendar["id"], "BusyCalendar")
-    assert await refresh_due() == 0 or not await BusyCalendar.filter(
-        id=pk, last_fetched_at__gt=NOW).exists()  # not due yet: nothing fetched for it
+    assert calendar["lastFetchedAt"] == "2027-02-26T12:00:00Z"
+    frozen.advance(timedelta(minutes=14))
+    await refresh_due()  # not due yet: not fetched
     assert calendar_server.count("/etag.ics", 200) == 1
-    frozen.advance(timedelta(minutes=16))
+    assert calendar_server.count("/etag.ics", 304) == 0
+    frozen.advance(timedelta(minutes=2))
     await refresh_due()
     assert (calendar_server.count("/etag.ics", 200), calendar_server.count("/etag.ics", 304)) \
         == (1, 1)
@@ -236,6 +237,20 @@ async def test_confirming_over_a_busy_time_warns_the_expert(
     [warning] = payload["warnings"]
     assert warning["code"] == "BUSY_IN_CALENDAR" and "Family" in warning["message"]
     assert warning["conflictingMeetings"] == []
+
+
+async def test_a_user_confirming_is_not_told_the_experts_calendar(
+        m: Market, calendar_server: CalendarServer) -> None:
+    # The expert's calendar names are theirs; the expert proposed this date knowingly.
+    start = MONDAY + timedelta(hours=12)
+    calendar_server.files["/later.ics"] = one_event(start, start + timedelta(hours=1))
+    assert (await add(m.expert, calendar_server.url("/later.ics"), "Family"))["errors"] == []
+    proposed = await m.propose(start)
+    assert proposed["errors"] == []
+    confirmed = await m.user.mutate("confirmMeeting", {"meetingId": proposed["meeting"]["id"]},
+                                    "MeetingRefInput")
+    assert confirmed["errors"] == [] and confirmed["warnings"] == []
+    assert confirmed["meeting"]["status"] == "AGREED"
 
 
 async def test_end_to_end_feed_and_busy_time_through_the_worker(

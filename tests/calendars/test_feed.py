@@ -18,7 +18,7 @@ from models.calendars import CalendarFeed
 from tests.conftest import T0
 from tests.support import Party, at, market
 from tests.workers.conftest import Inbox, free_port
-from tests.workers.helpers import agreed, cancel, gid, move, set_email
+from tests.workers.helpers import agreed, cancel, move, set_email
 from workers import mail
 from workers.conferencing.relay import relay_conference_jobs
 
@@ -206,15 +206,3 @@ async def test_the_secret_is_stored_hashed_only(client: httpx.AsyncClient,
 async def test_feed_needs_an_account(client: httpx.AsyncClient) -> None:
     body = (await client.post("/graphql", json={"query": ROTATE})).json()
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-
-
-async def test_a_user_confirming_sees_no_busy_warning_meant_for_the_expert(
-        client: httpx.AsyncClient, frozen: FrozenClock) -> None:
-    # The expert's calendar names are theirs: a user confirming the expert's proposal is
-    # not told about them (the expert proposed knowingly).
-    m = await market(client)
-    proposed = await m.propose(at(T0, days=2))
-    confirmed = await m.user.mutate("confirmMeeting", {"meetingId": proposed["meeting"]["id"]},
-                                    "MeetingRefInput")
-    assert confirmed["errors"] == [] and confirmed["warnings"] == []
-    assert gid  # (helpers imported for the tests above)
