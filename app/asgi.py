@@ -29,6 +29,7 @@ from resolvers.context import Context
 from resolvers.loaders import Loaders
 from subscriptions.bus import bus_for, use_bus
 from subscriptions.relay import Relay, use_relay
+from workers.conferencing.relay import HandOff
 from workers.embedded import run_embedded
 
 
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         use_relay(relay)
         await live_bus.start()
         await relay.start()
+        hand_off = HandOff(in_process=settings.redis_url is None)
+        relay.followers.append(hand_off.poke)
+        await hand_off.start()
         # Without Redis there is no broker and no separate worker: the worker's sweeps
         # (reminders, conference jobs, completion, expiry, e-mail) run in this process.
         stop_worker = asyncio.Event()
@@ -120,6 +124,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if worker is not None:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(worker, timeout=10)
+            await hand_off.stop()
             await relay.stop()
             await live_bus.stop()
             use_relay(None)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Background work: retries with exponential backoff, the sweeps' period, the queue.
     conference_attempts: int = 5
     conference_backoff_seconds: float = 2.0
+    # A conference job handed to the broker and not done within this is handed on again
+    # (a Redis loss drops queued messages; the job is idempotent).
+    conference_job_deadline_seconds: float = 30.0
     email_attempts: int = 6
     email_backoff_seconds: float = 60.0
     email_max_age_hours: int = 24

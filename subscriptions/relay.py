@@ -9,6 +9,7 @@ twice; a publish that fails rolls the claim back and the row is tried again.
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from tortoise.transactions import in_transaction
 
@@ -28,9 +29,13 @@ class Relay:
         self.lock_rows = lock_rows
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Also woken after a mutation commits (the conference jobs' hand-off).
+        self.followers: list[Callable[[], None]] = []
 
     def poke(self) -> None:
         self._wake.set()
+        for follower in self.followers:
+            follower()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")

@@ -10,6 +10,7 @@ import logging
 from datetime import timedelta
 from typing import cast
 
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core import clock
@@ -116,10 +117,14 @@ async def _claim_and_send() -> tuple[int, int]:
     sent = 0
     async with in_transaction():
         now = clock.now()
+        # A link waiting for its conference is not claimed: it must not take the place of
+        # reminders that can go out (a batch of waiting rows would end the sweep).
+        waiting = Q(kind=ReminderKind.LINK, meeting__conference_status=ConferenceStatus.PENDING,
+                    meeting__starts_at__gt=now + LINK_WAIT_LIMIT)
         due = await Reminder.filter(
             sent_at__isnull=True, due_at__lte=now,
             meeting__status=MeetingStatus.AGREED, meeting__starts_at__gt=now,
-        ).order_by("due_at").limit(CLAIM).select_for_update(skip_locked=True).values_list(
+        ).exclude(waiting).order_by("due_at").limit(CLAIM).select_for_update(skip_locked=True).values_list(
             "id", "meeting_id")
         for reminder_id, meeting_id in cast(list[tuple[int, int]], due):
             # Each in a savepoint: one reminder's failure does not undo the batch.

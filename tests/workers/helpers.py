@@ -7,6 +7,8 @@ import httpx
 import jwt
 
 from app.auth import make_token
+from core import clock
+from core.clock import FrozenClock
 from core.settings import get_settings
 from models.accounts import Account
 from models.enums import OutboxKind, TimelineEventKind
@@ -15,6 +17,7 @@ from models.notifications import Notification
 from models.outbox import OutboxEntry
 from schema.scalars import from_global_id, to_global_id
 from tests.support import Market, Party, market
+from workers.conferencing.jobs import Outcome, run_entry
 
 
 def gid(meeting_id: int) -> str:
@@ -83,3 +86,25 @@ async def set_email(who: Party, email: str) -> None:
                            tz=claims.get("tz"))
     await who.q("{ viewer { account { id } } }")
     assert (await Account.get(id=pk(who.id))).email == email
+
+
+async def owed_jobs(meeting_id: int) -> list[OutboxEntry]:
+    """The meeting's conference jobs not yet done, oldest first."""
+    rows = await OutboxEntry.filter(kind=OutboxKind.CONFERENCE,
+                                    delivered_at__isnull=True).order_by("id")
+    return [r for r in rows if r.payload.get("meeting_id") == meeting_id]
+
+
+async def run_owed(frozen: FrozenClock, meeting_id: int) -> list[Outcome]:
+    """Runs the meeting's owed conference jobs as the sweeps hand them on: each attempt when
+    its row falls due (the clock moved on to its backoff). Returns every attempt's outcome."""
+    outcomes: list[Outcome] = []
+    for _ in range(20):
+        owed = await owed_jobs(meeting_id)
+        if not owed:
+            return outcomes
+        entry = owed[0]
+        if entry.retry_at is not None and entry.retry_at > clock.now():
+            frozen.set(entry.retry_at)
+        outcomes.append(await run_entry(entry.id))
+    raise AssertionError(f"jobs of meeting {meeting_id} still owed after 20 attempts")

@@ -15,8 +15,8 @@ from models.outbox import OutboxEntry
 from tests.conftest import T0
 from tests.support import at
 from tests.workers.conftest import FakeZoom
-from tests.workers.helpers import agreed, cancel, changes, events, move, notes
-from workers.conferencing.jobs import run_conference_job
+from tests.workers.helpers import agreed, cancel, changes, events, move, notes, owed_jobs, run_owed
+from workers.conferencing.jobs import run_conference_job, run_entry
 from workers.conferencing.relay import relay_conference_jobs
 
 K = TimelineEventKind
@@ -155,9 +155,22 @@ async def test_zoom_retries_then_succeeds(client: httpx.AsyncClient, frozen: Fro
                                           fake_zoom: FakeZoom) -> None:
     _, mid = await agreed(client, at(T0, days=2))
     fake_zoom.failures = 2  # of 3 attempts
-    assert await run_conference_job(mid, "create_or_move") == "created"
+    [entry] = await owed_jobs(mid)
+    assert await run_entry(entry.id) == "retry"
+    # The attempt is recorded on the job's row, which waits out its backoff.
+    entry = await OutboxEntry.get(id=entry.id)
+    assert entry.attempts == 1 and entry.delivered_at is None
+    assert entry.retry_at is not None and entry.retry_at > frozen.now()
+    assert entry.id not in await OutboxEntry.filter(
+        id__in=[e.id for e in await owed_jobs(mid)], retry_at__lte=frozen.now()
+    ).values_list("id", flat=True)
+    assert await run_owed(frozen, mid) == ["retry", "created"]
     assert [r[0] for r in fake_zoom.requests] == ["POST", "POST", "POST"]
     assert K.CONFERENCE_FAILED not in await events(mid)
+    done = await OutboxEntry.get(id=entry.id)
+    assert done.delivered_at is not None and done.attempts == 3
+    assert await run_entry(entry.id) == "done_before"  # a redelivery changes nothing
+    assert len(fake_zoom.requests) == 3
 
 
 async def _assert_failed(m_user: str, m_expert: str, mid: int) -> None:
@@ -175,9 +188,10 @@ async def test_zoom_500s_until_the_attempts_run_out(client: httpx.AsyncClient,
                                                     fake_zoom: FakeZoom) -> None:
     m, mid = await agreed(client, at(T0, days=2))
     fake_zoom.failures = 100
-    assert await run_conference_job(mid, "create_or_move") == "failed"
+    assert await run_owed(frozen, mid) == ["retry", "retry", "failed"]
     assert len(fake_zoom.requests) == 3  # conference_attempts
     await _assert_failed(m.user.id, m.expert.id, mid)
+    assert await owed_jobs(mid) == []  # FAILED is recorded: the job is done
     # Delivered again after the failure: not retried, not reported twice.
     assert await run_conference_job(mid, "create_or_move") == "skipped"
     assert len(fake_zoom.requests) == 3
@@ -189,7 +203,7 @@ async def test_zoom_timeouts(client: httpx.AsyncClient, frozen: FrozenClock,
     env(zoom_timeout_seconds=0.2, conference_attempts=2)
     m, mid = await agreed(client, at(T0, days=2))
     fake_zoom.delay = 1.0
-    assert await run_conference_job(mid, "create_or_move") == "failed"
+    assert await run_owed(frozen, mid) == ["retry", "failed"]
     assert len(fake_zoom.requests) == 2
     await _assert_failed(m.user.id, m.expert.id, mid)
 
@@ -198,7 +212,7 @@ async def test_zoom_refused_without_retry(client: httpx.AsyncClient, frozen: Fro
                                           fake_zoom: FakeZoom, env: Callable[..., None]) -> None:
     env(zoom_user_id="nobody@example.com")  # the fake answers 404: not worth retrying
     m, mid = await agreed(client, at(T0, days=2))
-    assert await run_conference_job(mid, "create_or_move") == "failed"
+    assert await run_owed(frozen, mid) == ["failed"]
     assert len(fake_zoom.requests) == 1
     await _assert_failed(m.user.id, m.expert.id, mid)
 
@@ -208,7 +222,7 @@ async def test_a_new_date_retries_a_failed_conference(client: httpx.AsyncClient,
                                                       fake_zoom: FakeZoom) -> None:
     m, mid = await agreed(client, at(T0, days=2))
     fake_zoom.failures = 100
-    await run_conference_job(mid, "create_or_move")
+    assert (await run_owed(frozen, mid))[-1] == "failed"
     fake_zoom.failures = 0
     await move(m, mid, at(T0, days=3))
     assert (await Meeting.get(id=mid)).conference_status is ConferenceStatus.PENDING

@@ -5,6 +5,7 @@ Tests share one database, so each checks its own meeting's reminders, not sweep 
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from core.clock import FrozenClock
 from models.enums import NotificationKind, ReminderKind, TimelineEventKind
@@ -12,6 +13,7 @@ from models.meetings import Meeting, Reminder
 from tests.conftest import T0
 from tests.support import at
 from tests.workers.helpers import agreed, cancel, changes, events, move, notes, pk
+from workers import reminders
 from workers.conferencing.relay import relay_conference_jobs
 from workers.reminders import send_due_reminders
 
@@ -149,3 +151,23 @@ async def test_cancelled(client: httpx.AsyncClient, frozen: FrozenClock) -> None
         assert await sweep(mid) == []
     assert K.REMINDER_SENT not in await events(mid)
     assert await Reminder.filter(meeting_id=mid).count() == 0
+
+
+async def test_waiting_links_do_not_hold_up_other_reminders(
+        client: httpx.AsyncClient, frozen: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links waiting for their conference are not claimed, so a batch full of them cannot end
+    the sweep before the reminders that can go out (seen: 1,305 due reminders stalled)."""
+    monkeypatch.setattr(reminders, "CLAIM", 2)
+    start = at(T0, hours=2)
+    waiting = [(await agreed(client, start))[1] for _ in range(3)]
+    frozen.set(start - 15 * MINUTE)
+    for mid in waiting:  # their reminders are out; their links wait
+        assert await sweep(mid, conferences=False) == [R.REMINDER]
+    # Its reminder is due at start - 30 min: after the waiting links (due at start - 60 min).
+    _, other = await agreed(client, start + DAY - 30 * MINUTE)
+    assert await send_due_reminders() >= 1
+    assert R.REMINDER in [r.kind for r in await Reminder.filter(meeting_id=other,
+                                                                sent_at__isnull=False)]
+    for mid in waiting:
+        assert await Reminder.filter(meeting_id=mid, kind=R.LINK,
+                                     sent_at__isnull=True).exists()

@@ -1,14 +1,18 @@
 """One conference job (SPEC §4 S5, S6): create, move or delete a meeting's conference.
 
-Each attempt is its own transaction holding the meeting's row lock, and re-checks the
-meeting, so a job delivered twice, late or out of order does the right thing once.
-Transient provider errors are retried with exponential backoff (outside the transaction, so
-the lock is not held while waiting); when the attempts run out, the meeting's conference is
-marked FAILED, the timeline says so and both parties are told.
+A job is done when its effect is recorded: the attempt's transaction holds the meeting's row
+lock, re-checks the meeting (so a job delivered twice, late or out of order does the right
+thing once) and marks the job's outbox row delivered together with the conference change.
+There is one retry layer, the outbox row: a transient provider error records the attempt and
+a backoff (`retry_at`) on the row, and the hand-off (`workers.conferencing.relay`) hands the
+row on again when it falls due; when the attempts run out, the meeting's conference is marked
+FAILED, the timeline says so and both parties are told — in the transaction that closes the
+row. A job that dies half-way (a crash, a database outage, a lost broker message) leaves its
+row owed, and the hand-off hands it on again past its deadline.
 """
 
-import asyncio
 import logging
+from datetime import timedelta
 from typing import Literal
 
 from tortoise.transactions import in_transaction
@@ -25,6 +29,7 @@ from models.enums import (
 )
 from models.lifecycle import LABELS
 from models.meetings import Meeting, TimelineEvent
+from models.outbox import OutboxEntry
 from models.texts import render
 from resolvers.outbox import meeting_changed, notify
 from workers.conferencing import (
@@ -40,7 +45,8 @@ from workers.conferencing import (
 log = logging.getLogger(__name__)
 
 Op = Literal["create_or_move", "delete"]
-Outcome = Literal["created", "moved", "unchanged", "deleted", "skipped", "failed", "gone"]
+Outcome = Literal["created", "moved", "unchanged", "deleted", "skipped", "failed", "gone",
+                  "retry", "done_before"]
 
 
 def window_of(meeting: Meeting) -> Window:
@@ -97,22 +103,68 @@ async def _delete(meeting: Meeting, provider: Provider) -> Outcome:
     return "deleted"
 
 
-async def _attempt(meeting_id: int, op: Op, settings: Settings) -> Outcome:
+class _DoneBefore(Exception):
+    """The job's row was closed by an earlier delivery of the same job."""
+
+
+async def _owed_entry(entry_id: int | None) -> OutboxEntry | None:
+    """The job's outbox row, locked (None for a bare attempt)."""
+    if entry_id is None:
+        return None
+    entry = await OutboxEntry.select_for_update().get_or_none(id=entry_id)
+    if entry is None or entry.delivered_at is not None:
+        raise _DoneBefore
+    return entry
+
+
+async def _done(entry: OutboxEntry | None) -> None:
+    if entry is not None:
+        await OutboxEntry.filter(id=entry.id).update(delivered_at=clock.now(),
+                                                     attempts=entry.attempts + 1)
+
+
+async def _attempt(meeting_id: int, op: Op, settings: Settings,
+                   entry_id: int | None) -> Outcome:
     async with in_transaction():
+        entry = await _owed_entry(entry_id)
         meeting = await Meeting.select_for_update().get_or_none(id=meeting_id)
         if meeting is None:
-            return "gone"
-        provider = get_provider(meeting.conference_provider, settings)
-        if op == "delete":
-            return await _delete(meeting, provider)
-        return await _create_or_move(meeting, provider)
+            outcome: Outcome = "gone"
+        else:
+            provider = get_provider(meeting.conference_provider, settings)
+            outcome = await (_delete(meeting, provider) if op == "delete"
+                             else _create_or_move(meeting, provider))
+        await _done(entry)
+        return outcome
 
 
-async def _give_up(meeting_id: int, op: Op, error: ProviderError) -> Outcome:
-    log.error("conference %s for meeting %s failed: %s", op, meeting_id, error)
-    if op == "delete":
-        return "failed"  # the meeting is over for the parties; nothing to tell them
+async def _retry_later(meeting_id: int, op: Op, error: TransientError, settings: Settings,
+                       entry_id: int | None) -> Outcome:
+    """Records a failed attempt on the job's row and when to try again; gives up when the
+    attempts have run out. A call without a row (by hand) just reports "retry"."""
+    log.warning("conference %s for meeting %s: %s", op, meeting_id, error)
+    if entry_id is None:
+        return "retry"
     async with in_transaction():
+        entry = await _owed_entry(entry_id)
+        assert entry is not None
+        attempts = entry.attempts + 1
+        if attempts < max(settings.conference_attempts, 1):
+            delay = settings.conference_backoff_seconds * 2 ** (attempts - 1)
+            await OutboxEntry.filter(id=entry.id).update(
+                attempts=attempts, retry_at=clock.now() + timedelta(seconds=delay))
+            return "retry"
+    return await _give_up(meeting_id, op, error, entry_id)
+
+
+async def _give_up(meeting_id: int, op: Op, error: ProviderError,
+                   entry_id: int | None) -> Outcome:
+    log.error("conference %s for meeting %s failed: %s", op, meeting_id, error)
+    async with in_transaction():
+        entry = await _owed_entry(entry_id)
+        await _done(entry)
+        if op == "delete":
+            return "failed"  # the meeting is over for the parties; nothing to tell them
         meeting = await Meeting.select_for_update().get_or_none(id=meeting_id)
         if meeting is None or meeting.status is not MeetingStatus.AGREED or (
                 meeting.conference_status not in (ConferenceStatus.PENDING,
@@ -132,25 +184,30 @@ async def _give_up(meeting_id: int, op: Op, error: ProviderError) -> Outcome:
     return "failed"
 
 
-async def run_conference_job(meeting_id: int, op: Op,
-                             settings: Settings | None = None) -> Outcome:
-    outcome = await _run_conference_job(meeting_id, op, settings or get_settings())
+async def run_conference_job(meeting_id: int, op: Op, settings: Settings | None = None, *,
+                             entry_id: int | None = None) -> Outcome:
+    """One attempt of the job of outbox row `entry_id` (or, without one, a bare attempt)."""
+    settings = settings or get_settings()
+    try:
+        try:
+            outcome = await _attempt(meeting_id, op, settings, entry_id)
+        except TransientError as exc:
+            outcome = await _retry_later(meeting_id, op, exc, settings, entry_id)
+        except PermanentError as exc:
+            outcome = await _give_up(meeting_id, op, exc, entry_id)
+    except _DoneBefore:
+        outcome = "done_before"
     job_done("conference_job", outcome)
     return outcome
 
 
-async def _run_conference_job(meeting_id: int, op: Op, settings: Settings) -> Outcome:
-    attempts = max(settings.conference_attempts, 1)
-    for attempt in range(attempts):
-        try:
-            return await _attempt(meeting_id, op, settings)
-        except TransientError as exc:
-            error: ProviderError = exc
-            log.warning("conference %s for meeting %s, attempt %d: %s", op, meeting_id,
-                        attempt + 1, exc)
-            if attempt + 1 < attempts:
-                await asyncio.sleep(settings.conference_backoff_seconds * 2 ** attempt)
-        except PermanentError as exc:
-            error = exc
-            break
-    return await _give_up(meeting_id, op, error)
+async def run_entry(entry_id: int, settings: Settings | None = None) -> Outcome:
+    """The job an outbox row of kind CONFERENCE owes (what the broker's message names)."""
+    entry = await OutboxEntry.get_or_none(id=entry_id)
+    if entry is None or entry.delivered_at is not None:
+        job_done("conference_job", "done_before")
+        return "done_before"
+    op = entry.payload["op"]
+    assert op in ("create_or_move", "delete"), op
+    return await run_conference_job(int(entry.payload["meeting_id"]), op, settings,
+                                    entry_id=entry_id)

@@ -1,0 +1,14 @@
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0003_timeline_index')]
+
+    initial = False
+
+    operations = [
+        ops.AddField(model_name='OutboxEntry', name='attempts', field=fields.IntField(default=0)),
+        ops.AddField(model_name='OutboxEntry', name='retry_at',
+                     field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+    ]
