@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import uuid
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -44,6 +45,9 @@ def server(database_url: str, redis_url: str | None = None) -> Iterator[str]:
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
+        # Its conference jobs go to a queue of its own: on a shared Redis another run's
+        # worker would take them.
+        env.setdefault("DRAMATIQ_NAMESPACE", f"meetings-test-{uuid.uuid4().hex[:8]}")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory",
          "--port", str(port), "--log-level", "warning"],
