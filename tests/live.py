@@ -9,8 +9,8 @@ import shutil
 import socket
 import subprocess
 import sys
-import uuid
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
