@@ -24,6 +24,7 @@ from models.accounts import Account, ExpertService
 from models.calendars import CalendarFeed
 from models.deliveries import CalendarInvite
 from models.enums import MeetingStatus
+from models.errors import DomainError, ErrorCode
 from models.meetings import Meeting
 
 PATH = "/calendar/{secret}.ics"
@@ -57,7 +58,13 @@ class Rendered:
 
 
 def _key(settings: Settings) -> bytes:
-    return (settings.calendar_feed_key or settings.jwt_secret).encode()
+    key = settings.calendar_feed_key or settings.jwt_secret
+    if (settings.environment == "production"
+            and key == Settings.model_fields["jwt_secret"].default):
+        # The default is public: with it, the stored nonces alone would open every feed.
+        raise DomainError(ErrorCode.FORBIDDEN, "Calendar feeds are not set up on this server "
+                          "(CALENDAR_FEED_KEY is missing).")
+    return key.encode()
 
 
 def _secret(settings: Settings, account_id: int, nonce: str) -> str:

@@ -18,7 +18,7 @@ from resolvers.busy_calendars import refresh_due
 from schema.scalars import from_global_id
 from tests.calendars.conftest import FIXTURES, CalendarServer
 from tests.support import Market, Party, market
-from workers.sweeps import sweep_forever
+from workers.embedded import run_embedded
 
 NOW = datetime(2027, 2, 26, 12, 0, tzinfo=UTC)
 MONDAY = datetime(2027, 3, 1, tzinfo=UTC)  # the fixture is busy 09:00-10:00 UTC that day
@@ -67,7 +67,7 @@ async def test_add_list_node_refresh_remove(m: Market, calendar_server: Calendar
     added = await add(m.expert, calendar_server.url("/expert.ics"))
     assert added["errors"] == []
     calendar = added["calendar"]
-    assert calendar["busyCount"] == 8 and calendar["lastError"] is None
+    assert calendar["busyCount"] == 10 and calendar["lastError"] is None
     assert calendar["lastFetchedAt"] == "2027-02-26T12:00:00Z"
     assert await calendars(m.expert) == [calendar]
     node = "query($id: ID!) { node(id: $id) { ... on BusyCalendar { name } } }"
@@ -166,10 +166,10 @@ async def test_a_failed_fetch_keeps_the_last_good_copy(
         state = (await m.expert.q(refresh, {"id": first["id"]}))["refreshBusyCalendar"][
             "calendar"]
         assert words in state["lastError"]
-        assert (state["busyCount"], state["lastFetchedAt"]) == (8, first["lastFetchedAt"])
+        assert (state["busyCount"], state["lastFetchedAt"]) == (10, first["lastFetchedAt"])
     del calendar_server.files["/mutable.ics"]
     state = (await m.expert.q(refresh, {"id": first["id"]}))["refreshBusyCalendar"]["calendar"]
-    assert "HTTP 404" in state["lastError"] and state["busyCount"] == 8
+    assert "HTTP 404" in state["lastError"] and state["busyCount"] == 10
     assert await slot_hours(m, MONDAY) == [7, 8, 10, 11, 12]
     # Good again: the error clears, the new copy replaces the old.
     frozen.advance(timedelta(minutes=5))
@@ -192,7 +192,7 @@ async def test_the_worker_reuses_the_etag(m: Market, calendar_server: CalendarSe
     assert (calendar_server.count("/etag.ics", 200), calendar_server.count("/etag.ics", 304)) \
         == (1, 1)
     state = (await calendars(m.expert))[0]
-    assert state["busyCount"] == 8 and state["lastFetchedAt"] == "2027-02-26T12:16:00Z"
+    assert state["busyCount"] == 10 and state["lastFetchedAt"] == "2027-02-26T12:16:00Z"
     # After a day the file is fetched in full again: the horizon has moved on.
     frozen.advance(timedelta(hours=25))
     await refresh_due()
@@ -255,7 +255,7 @@ async def test_a_user_confirming_is_not_told_the_experts_calendar(
 
 async def test_end_to_end_feed_and_busy_time_through_the_worker(
         m: Market, calendar_server: CalendarServer, client: httpx.AsyncClient,
-        frozen: FrozenClock) -> None:
+        frozen: FrozenClock, env: Callable[..., None]) -> None:
     """The expert subscribes to their feed and sees the agreed meeting; a busy event added to
     their own calendar reaches expertFreeSlots through the worker's scheduled fetch."""
     feed_url = (await m.expert.q("mutation { rotateCalendarFeed { feed { url } } }"))[
@@ -276,7 +276,8 @@ async def test_end_to_end_feed_and_busy_time_through_the_worker(
                                                   MONDAY + timedelta(hours=11))
     frozen.advance(timedelta(minutes=15))
     stop = asyncio.Event()
-    worker = asyncio.create_task(sweep_forever(stop, 0.05, in_process=True))
+    env(worker_interval_seconds=0.05)
+    worker = asyncio.create_task(run_embedded(stop))  # as `meetings serve` runs it
     try:
         for _ in range(200):
             if calendar_server.count("/own.ics", 200) == 2 and await BusyInterval.filter(

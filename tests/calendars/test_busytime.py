@@ -30,6 +30,13 @@ def test_weekly_rule_in_its_vtimezone_with_the_dst_change() -> None:
     assert (z(2027, 3, 29, 8), z(2027, 3, 29, 9)) in busy
 
 
+def test_a_zone_known_only_from_its_vtimezone() -> None:
+    # An Outlook-style TZID that no tz database has: its VTIMEZONE rules decide, DST included.
+    busy = expert()
+    assert (z(2027, 3, 24, 8), z(2027, 3, 24, 8, 30)) in busy
+    assert (z(2027, 3, 31, 7), z(2027, 3, 31, 7, 30)) in busy
+
+
 def test_exdate_removes_an_occurrence() -> None:
     assert not any(s.date() == z(2027, 3, 15).date() for s, _ in expert())
 
@@ -73,13 +80,14 @@ def test_floating_time_is_the_experts_wall_clock() -> None:
 def test_transparent_and_cancelled_events_are_not_busy() -> None:
     busy = expert()
     assert not any(s.date() in (z(2027, 3, 2).date(), z(2027, 3, 3).date()) for s, _ in busy)
-    assert len(busy) == 8  # nothing else sneaks in
+    assert len(busy) == 10  # nothing else sneaks in
 
 
 def test_the_window_clips_what_is_kept() -> None:
     out = busytime.expand((FIXTURES / "expert.ics").read_bytes(), "Europe/Berlin",
                           z(2027, 3, 20), z(2027, 3, 28, 1))
     assert out.intervals == [(z(2027, 3, 22, 13), z(2027, 3, 22, 14)),
+                             (z(2027, 3, 24, 8), z(2027, 3, 24, 8, 30)),
                              (z(2027, 3, 28, 0, 30), z(2027, 3, 28, 1, 30))]
 
 

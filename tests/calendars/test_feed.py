@@ -203,6 +203,17 @@ async def test_the_secret_is_stored_hashed_only(client: httpx.AsyncClient,
     assert rows and not any(secret in str(value) for row in rows for value in row.values())
 
 
+async def test_production_needs_a_key_of_its_own(client: httpx.AsyncClient,
+                                                 frozen: FrozenClock,
+                                                 env: Callable[..., None]) -> None:
+    m = await market(client, credits=0)
+    env(environment="production")
+    payload = (await m.expert.q(ROTATE))["rotateCalendarFeed"]
+    assert payload == {"feed": None, "errors": [{"code": "FORBIDDEN"}]}
+    env(calendar_feed_key="k" * 40)
+    assert (await m.expert.q(ROTATE))["rotateCalendarFeed"]["errors"] == []
+
+
 async def test_feed_needs_an_account(client: httpx.AsyncClient) -> None:
     body = (await client.post("/graphql", json={"query": ROTATE})).json()
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
