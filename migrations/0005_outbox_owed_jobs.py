@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0003_timeline_index')]
+    dependencies = [('models', '0004_calendars')]
 
     initial = False
 
