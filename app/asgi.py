@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -11,79 +10,21 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
-from strawberry.asgi import GraphQL
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.types.unset import UNSET, UnsetType
 
-from app import auth, ratelimit
+from app import ratelimit
 from app.calendar import calendar_feed
 from app.guards import BodySizeLimit
 from app.health import Readiness
 from app.metrics import metrics_endpoint
-from app.schema import schema
-from app.shutdown import WebSockets, on_signals
+from app.shutdown import on_signals
+from app.view import MeetingsGraphQL
 from core import db
 from core.observability import RequestIdMiddleware, configure_logging
 from core.settings import Settings, get_settings
-from resolvers.context import Context
-from resolvers.loaders import Loaders
 from subscriptions.bus import bus_for, use_bus
 from subscriptions.relay import Relay, use_relay
 from workers.conferencing.relay import HandOff
 from workers.embedded import run_embedded
-
-
-class MeetingsGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            schema,
-            graphql_ide="graphiql" if settings.graphiql_enabled else None,
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
-            # Cross-origin WebSocket handshakes from other pages are refused (403) unless
-            # listed; same-origin pages and non-browser clients (no Origin) always connect.
-            allowed_origins=settings.allowed_origins,
-        )
-        self.settings = settings
-        self.websockets = WebSockets()  # closed with 1001 on shutdown (app/shutdown.py)
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "websocket":
-            await super().__call__(scope, receive, send)
-            return
-        if self.websockets.closing:  # shutting down: refuse the handshake
-            await send({"type": "websocket.close", "code": 1001})
-            return
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            self.websockets.remove(scope)
-
-    async def create_websocket_response(self, request: Any, subprotocol: str | None) -> Any:
-        websocket = await super().create_websocket_response(request, subprotocol)
-        self.websockets.add(websocket)
-        return websocket
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        context = Context(settings=self.settings, request=request, response=response)
-        await self._authenticate(context, request.headers.get("authorization"))
-        return context
-
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        # WebSocket clients send the token in the connection_init payload (SPEC §9).
-        params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        header = params.get("authorization") or params.get("Authorization")
-        if header:
-            await self._authenticate(context, str(header))
-        return UNSET
-
-    async def _authenticate(self, context: Context, header: str | None) -> None:
-        try:
-            context.account = await auth.authenticate(header, self.settings)
-        except auth.AuthError as exc:
-            context.auth_error = str(exc)
-            return
-        context.auth_error = None
-        context.loaders = Loaders(context.account.id)
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:

@@ -26,7 +26,9 @@ from core.metrics import (
 log = logging.getLogger("meetings.metrics")
 
 
-def _error_code(error: GraphQLError, result: Any) -> str:
+def error_code(error: GraphQLError, result: Any) -> str:
+    """`extensions.code`, or what kind of request error it is (parse, validation, variable
+    coercion)."""
     code = (error.extensions or {}).get("code")
     if code:
         return str(code)
@@ -34,12 +36,14 @@ def _error_code(error: GraphQLError, result: Any) -> str:
         return RequestErrorCode.GRAPHQL_PARSE_FAILED
     if isinstance(result, PreExecutionError):
         return RequestErrorCode.GRAPHQL_VALIDATION_FAILED
+    if error.path is None and getattr(result, "data", None) is None:
+        return RequestErrorCode.BAD_USER_INPUT  # the variables could not be coerced
     return "UNSPECIFIED"
 
 
 def _count_result_errors(result: Any) -> None:
     for error in getattr(result, "errors", None) or ():
-        count_error(_error_code(error, result), "graphql")
+        count_error(error_code(error, result), "graphql")
 
 
 class GraphQLMetrics(SchemaExtension):
@@ -90,7 +94,9 @@ class GraphQLMetrics(SchemaExtension):
             name = self.execution_context.operation_name
         except Exception:  # noqa: BLE001
             name = None
-        return operation_label(name or "anonymous"), self._type()
+        # The view refuses a non-string operationName (400); a label is a string regardless.
+        label = name if isinstance(name, str) and name else "anonymous"
+        return operation_label(label), self._type()
 
 
 async def refresh_outbox_backlog() -> None:

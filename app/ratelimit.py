@@ -1,10 +1,17 @@
 """Per-account rate limiting of mutations in Redis: a fixed window of
 RATE_LIMIT_WINDOW_SECONDS holding at most RATE_LIMIT_MUTATIONS mutation fields per account
-(an operation with three aliased mutations spends three). Over budget, the whole operation is
-refused before it runs, with a GraphQL error whose `extensions.code` is `RATE_LIMITED`.
-Off in the embedded default (no REDIS_URL) and when the budget is 0. If Redis cannot be
-reached the request is let through (and a warning logged): an outage of the limiter must not
-become an outage of the API."""
+(an operation with three aliased mutations spends three). Accounts with the admin role (the
+payment system's token, which tops up credits in bursts) have a budget of their own,
+RATE_LIMIT_ADMIN_MUTATIONS, and none when it is 0. Budgets are keyed by the token's `sub`
+under a prefix that names the deployment (see `Settings.rate_limit_key_prefix`).
+
+Over budget, the whole operation is refused before it runs with a GraphQL error whose
+`extensions` carry `code: RATE_LIMITED` and `retryAfter` (seconds); the view answers it with
+HTTP 429 and `Retry-After` to clients that accept application/graphql-response+json. A
+refusal is an expected client error: it is logged at INFO by the view, never at ERROR.
+Off in the embedded default (no REDIS_URL). If Redis cannot be reached the request is let
+through (and a warning logged): an outage of the limiter must not become an outage of the
+API."""
 
 import logging
 import math
@@ -19,6 +26,7 @@ from strawberry.types.graphql import OperationType
 
 from core.errors import RequestErrorCode
 from core.settings import Settings
+from models.accounts import Account
 from schema.errors import request_error
 
 log = logging.getLogger("meetings.ratelimit")
@@ -33,16 +41,15 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str, *, limit: int, window_seconds: int, prefix: str) -> None:
+    def __init__(self, redis_url: str, *, window_seconds: int, prefix: str) -> None:
         import redis.asyncio as redis
 
-        self.limit = limit
         self.window = max(1, window_seconds)
         self.prefix = prefix
         self.client = redis.Redis.from_url(redis_url, max_connections=16,
                                            socket_timeout=2.0, socket_connect_timeout=2.0)
 
-    async def hit(self, key: str, cost: int = 1) -> Decision:
+    async def hit(self, key: str, limit: int, cost: int = 1) -> Decision:
         now = time.time()
         window = int(now // self.window)
         name = f"{self.prefix}:{key}:{window}"
@@ -52,28 +59,42 @@ class RateLimiter:
             pipe.expire(name, self.window + 1)
             count, _ = await pipe.execute()
         retry_after = max(1, math.ceil((window + 1) * self.window - now))
-        return Decision(allowed=int(count) <= self.limit, count=int(count),
+        return Decision(allowed=int(count) <= limit, count=int(count),
                         retry_after=retry_after)
 
     async def close(self) -> None:
         await self.client.aclose()
 
 
-_limiters: dict[tuple[str, int, int, str], RateLimiter] = {}
+_limiters: dict[tuple[str, int, str], RateLimiter] = {}
+
+
+@dataclass(frozen=True)
+class Budget:
+    limit: int
+    setting: str
+
+
+def budget_for(settings: Settings, account: Account) -> Budget | None:
+    """The budget an account's mutations spend, None when they are not limited."""
+    if account.is_admin:
+        budget = Budget(settings.rate_limit_admin_mutations, "RATE_LIMIT_ADMIN_MUTATIONS")
+    else:
+        budget = Budget(settings.rate_limit_mutations, "RATE_LIMIT_MUTATIONS")
+    return budget if budget.limit > 0 else None
 
 
 def limiter_for(settings: Settings) -> RateLimiter | None:
     """One limiter (one connection pool) per configuration and process."""
-    if not settings.redis_url or settings.rate_limit_mutations <= 0:
+    if not settings.redis_url:
         return None
-    key = (settings.redis_url, settings.rate_limit_mutations,
-           settings.rate_limit_window_seconds, settings.rate_limit_prefix)
+    prefix = settings.rate_limit_key_prefix
+    key = (settings.redis_url, settings.rate_limit_window_seconds, prefix)
     limiter = _limiters.get(key)
     if limiter is None:
         limiter = _limiters[key] = RateLimiter(
-            settings.redis_url, limit=settings.rate_limit_mutations,
-            window_seconds=settings.rate_limit_window_seconds,
-            prefix=settings.rate_limit_prefix)
+            settings.redis_url, window_seconds=settings.rate_limit_window_seconds,
+            prefix=prefix)
     return limiter
 
 
@@ -94,11 +115,12 @@ class RateLimitMutations(SchemaExtension):
         if (isinstance(settings, Settings) and account is not None
                 and ec.operation_type is OperationType.MUTATION):
             limiter = limiter_for(settings)
-            if limiter is not None:
-                await self._check(limiter, account.id)
+            budget = budget_for(settings, account)
+            if limiter is not None and budget is not None:
+                await self._check(limiter, budget, account.key)
         yield
 
-    async def _check(self, limiter: RateLimiter, account_id: Any) -> None:
+    async def _check(self, limiter: RateLimiter, budget: Budget, sub: str) -> None:
         ec = self.execution_context
         operation = ec.graphql_document and next(
             (d for d in ec.graphql_document.definitions
@@ -109,12 +131,13 @@ class RateLimitMutations(SchemaExtension):
         selections = getattr(getattr(operation, "selection_set", None), "selections", ())
         cost = max(1, sum(1 for s in selections if isinstance(s, FieldNode)))
         try:
-            decision = await limiter.hit(f"account:{account_id}", cost)
+            decision = await limiter.hit(f"sub:{sub}", budget.limit, cost)
         except Exception as exc:  # noqa: BLE001 - fail open, see the module docstring
             log.warning("rate limiter unavailable (%s); letting the mutation through", exc)
             return
         if not decision.allowed:
             ec.result = ExecutionResult(data=None, errors=[request_error(
                 RATE_LIMITED,
-                f"Too many mutations: at most {limiter.limit} per {limiter.window} s "
-                f"(RATE_LIMIT_MUTATIONS); try again in {decision.retry_after} s.")])
+                f"Too many mutations: at most {budget.limit} per {limiter.window} s "
+                f"({budget.setting}); try again in {decision.retry_after} s.",
+                retry_after=decision.retry_after)])

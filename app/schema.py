@@ -1,8 +1,16 @@
 """Builds the Schema: the root types of schema/ with the app's extensions. The parse and
-validation caches live at module level in Strawberry, so the per-request extension factories
-share them. Validation rules (depth, aliases) must be
-built once: a rule built per request defeats the validation cache (817 vs 3,993 requests/s
-measured)."""
+validation caches live at module level (Strawberry's and schema/limits.py's), so the
+per-request extension factories share them. Validation rules (depth, aliases) must be built
+once: a rule built per request defeats the validation cache (817 vs 3,993 requests/s
+measured).
+
+Errors are not logged by the schema: Strawberry's `process_errors` would log every validation
+error at ERROR with the query in it (a flood any stranger can cause). Unexpected exceptions
+are logged once, at ERROR with their error id, where they are masked (`mask`); the view logs
+one INFO line per request that has errors (app/view.py). Suggestions ("Did you mean") are
+hidden unless SUGGESTIONS is on: in validation by QueryLimits, in variable coercion by
+FastExecutor.build.
+"""
 
 import logging
 import uuid
@@ -11,8 +19,9 @@ from datetime import datetime
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from app.metrics import GraphQLMetrics
@@ -31,7 +40,7 @@ from subscriptions.relay import get_relay
 log = logging.getLogger("meetings.errors")
 
 
-def _should_mask(error: GraphQLError) -> bool:
+def should_mask(error: GraphQLError) -> bool:
     original = error.original_error
     # A variable's coercion error wraps the scalar's error in a second GraphQLError: look
     # through such wrappers to the exception that caused them.
@@ -42,25 +51,43 @@ def _should_mask(error: GraphQLError) -> bool:
 
 
 class MaskUnexpectedErrors(MaskErrors):
-    """Masks what `_should_mask` picks; the client gets an error id that the log line (with
+    """Masks what `should_mask` picks; the client gets an error id that the log line (with
     the stack trace) carries too, so that a report can be matched to its cause."""
 
     def __init__(self) -> None:
-        super().__init__(should_mask_error=_should_mask, error_message="Unexpected server error.")
+        super().__init__(should_mask_error=should_mask, error_message="Unexpected server error.")
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        error_id = uuid.uuid4().hex[:12]
-        original = error.original_error
-        while isinstance(original, GraphQLError) and original.original_error is not None:
-            original = original.original_error
-        log.error("unexpected error (id %s) in %s", error_id, error.path, exc_info=original,
-                  extra={"error_id": error_id})
-        return GraphQLError(
-            message=f"Unexpected server error (id {error_id}).",
-            nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
-            original_error=None,
-            extensions={"code": RequestErrorCode.INTERNAL_SERVER_ERROR.value, "errorId": error_id},
-        )
+        return mask(error)
+
+
+def mask(error: GraphQLError) -> GraphQLError:
+    """The client's copy of an unexpected error: a message with an error id, which the ERROR
+    line logged here (with the stack trace) carries too."""
+    error_id = uuid.uuid4().hex[:12]
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    log.error("unexpected error (id %s) in %s", error_id, error.path, exc_info=original,
+              extra={"error_id": error_id})
+    return GraphQLError(
+        message=f"Unexpected server error (id {error_id}).",
+        nodes=error.nodes, source=error.source, positions=error.positions, path=error.path,
+        original_error=None,
+        extensions={"code": RequestErrorCode.INTERNAL_SERVER_ERROR.value, "errorId": error_id},
+    )
+
+
+def mask_unexpected(errors: list[GraphQLError]) -> list[GraphQLError]:
+    """For errors that escaped MaskErrors (an exception raised by an extension's hook ends
+    the operation before MaskErrors' after-hook sees a result)."""
+    return [mask(e) if should_mask(e) else e for e in errors]
+
+
+class MeetingsSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        """Logs nothing: see the module docstring."""
 
 
 class PokeRelayAfterMutation(SchemaExtension):
@@ -75,7 +102,7 @@ class PokeRelayAfterMutation(SchemaExtension):
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return MeetingsSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -86,8 +113,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             GraphQLMetrics,  # first: its after-hooks run last, seeing the masked errors
             lambda: ParserCache(maxsize=1024),
-            lambda: ValidationCache(maxsize=1024),
-            QueryLimits,  # after ValidationCache: checks the cost once validation passed
+            QueryLimits,  # directives, then validation (cached), then the cost
             RateLimitMutations,
             PokeRelayAfterMutation,
             MaskUnexpectedErrors,

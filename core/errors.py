@@ -33,6 +33,8 @@ class RequestErrorCode(StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    BAD_USER_INPUT = "BAD_USER_INPUT"  # variables that cannot be coerced to their types
+    BAD_REQUEST = "BAD_REQUEST"  # a request body that is not a GraphQL request (HTTP 400)
 
 
 class PublicError(Exception):

@@ -1,5 +1,6 @@
 """Settings from the environment. Defaults run the embedded mode: SQLite, no Redis, no SMTP."""
 
+import hashlib
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     graphiql: bool | None = None
     introspection: bool | None = None
+    # "Did you mean …?" in error messages (fields, arguments, types, enum values): a map of
+    # the schema for whoever asks, so on only in development unless set.
+    suggestions: bool | None = None
     max_page_size: int = 100
     # Security: JWT clock skew; query limits checked before execution; request body size;
     # browser origins allowed for CORS and WebSocket handshakes (comma-separated, `*` = any;
@@ -57,11 +61,17 @@ class Settings(BaseSettings):
     max_query_aliases: int = 20
     max_query_tokens: int = 2000
     max_query_cost: int = 5000
+    max_query_directives: int = 50
     max_body_bytes: int = 65536
     cors_origins: Annotated[list[str], NoDecode] = []
     rate_limit_mutations: int = 120
+    # Accounts with the admin role (the payment system's token) have a budget of their own;
+    # 0 = not limited.
+    rate_limit_admin_mutations: int = 6000
     rate_limit_window_seconds: int = 60
-    rate_limit_prefix: str = "meetings:ratelimit"
+    # Budgets are keyed by the token's `sub` under this prefix; unset, the prefix names the
+    # deployment (a digest of DATABASE_URL), so deployments sharing a Redis do not share.
+    rate_limit_prefix: str | None = None
     # Operations: log format (`console` in development, `json` in production unless set),
     # the worker's Prometheus port (the API serves /metrics itself), and how long `meetings
     # serve` lets in-flight requests finish after SIGTERM.
@@ -136,6 +146,24 @@ class Settings(BaseSettings):
         if self.busy_calendar_allowed_networks is not None:
             return self.busy_calendar_allowed_networks
         return ["0.0.0.0/0", "::/0"] if self.environment == "development" else []
+
+    @property
+    def suggestions_enabled(self) -> bool:
+        if self.suggestions is not None:
+            return self.suggestions
+        return self.environment == "development"
+
+    @property
+    def anonymous_allowed(self) -> bool:
+        """Production refuses requests without a valid token before reading their query."""
+        return self.environment == "development"
+
+    @property
+    def rate_limit_key_prefix(self) -> str:
+        if self.rate_limit_prefix:
+            return self.rate_limit_prefix
+        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:12]
+        return f"meetings:ratelimit:{digest}"
 
     @property
     def introspection_enabled(self) -> bool:

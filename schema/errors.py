@@ -8,9 +8,15 @@ from core.errors import ErrorCode, PublicError, RequestErrorCode
 
 
 def request_error(code: ErrorCode | RequestErrorCode, message: str,
-                  nodes: Any = None) -> GraphQLError:
-    """A readable GraphQL error for a request refused before it runs (limits, rate limit)."""
-    return GraphQLError(message, nodes, original_error=PublicError(code, message))
+                  nodes: Any = None, *, retry_after: int | None = None) -> GraphQLError:
+    """A readable GraphQL error for a request refused before it runs (limits, rate limit,
+    no token). `retry_after` (seconds) lands in `extensions.retryAfter` (and the view's
+    Retry-After header)."""
+    original = PublicError(code, message)
+    extensions: dict[str, Any] = dict(original.extensions)
+    if retry_after is not None:
+        extensions["retryAfter"] = retry_after
+    return GraphQLError(message, nodes, original_error=original, extensions=extensions)
 
 
 class InvalidValue(ValueError):

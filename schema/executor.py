@@ -80,6 +80,16 @@ _plans = _Plans()
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        # No "Did you mean" in variable-coercion errors (enum values, input fields) unless
+        # the request's settings turn suggestions on (development): graphql-core's own
+        # switch, which Strawberry does not pass; the context is build's fourth argument.
+        context = args[3] if len(args) > 3 else kwargs.get("context_value")
+        settings = getattr(context, "settings", None)
+        kwargs["hide_suggestions"] = not getattr(settings, "suggestions_enabled", False)
+        return super().build(*args, **kwargs)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Grouped field sets are memoised per executor (collect_subfields), so a list of

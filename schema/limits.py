@@ -1,5 +1,8 @@
-"""Query limits, checked before execution: tokens (in the parser), depth, aliases and
-introspection (validation rules), and a cost estimate of list sizes (after validation).
+"""Query limits, checked before execution: tokens (in the parser), directives (before
+validation), depth, aliases and introspection (validation rules), and a cost estimate of list
+sizes (after validation). `QueryLimits` also runs the validation itself, through a cache, with
+graphql-core's `hide_suggestions` unless SUGGESTIONS is on (development): no "Did you mean"
+in production for fields, arguments, types or enum values.
 
 Strawberry's validation cache is an `lru_cache` over `(schema, document, validation_rules)`:
 a rule class built per request (QueryDepthLimiter and MaxAliasesLimiter in factory form)
@@ -7,7 +10,12 @@ makes every key new and defeats it. So the rule classes are built once per disti
 values (`validation_rules` is memoised) and the same tuple is appended on every request; a
 repeated query hits the cache. The cost plan depends on variables (`first: $n`), so it is
 not a validation rule: its shape is memoised per parsed document (by identity) and evaluated
-with the request's variables, which costs a few additions.
+with the request's variables, which costs a few additions. The directive count is memoised
+the same way.
+
+A document with more directives than MAX_QUERY_DIRECTIVES, or one directive repeated on one
+node (no directive of this schema is repeatable), is refused before validation: validating
+hundreds of directives costs tens of milliseconds and answers one error each.
 """
 
 from collections.abc import Iterator
@@ -16,6 +24,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DirectiveNode,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -33,10 +42,12 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_object_type,
+    validate,
 )
 from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from core.errors import ErrorCode, RequestErrorCode
 from core.settings import Settings, get_settings
@@ -298,9 +309,70 @@ def query_cost(schema: GraphQLSchema, document: DocumentNode, operation_name: st
     return None if plan is None else evaluate(plan, variables)
 
 
+# Directives: counted once per parsed document (by identity, as the plans are).
+_directive_counts: dict[int, tuple[DocumentNode, int, str | None]] = {}
+
+
+def _directive_census(document: DocumentNode) -> tuple[int, str | None]:
+    """How many directives the document uses, and a directive name repeated on one node."""
+    total = 0
+    repeated: str | None = None
+    stack: list[Any] = list(document.definitions)
+    while stack:
+        node = stack.pop()
+        directives: tuple[DirectiveNode, ...] = getattr(node, "directives", None) or ()
+        if directives:
+            total += len(directives)
+            if repeated is None and len(directives) > 1:
+                names = [d.name.value for d in directives]
+                repeated = next((n for n in names if names.count(n) > 1), None)
+        stack.extend(getattr(node, "variable_definitions", None) or ())
+        selection_set = getattr(node, "selection_set", None)
+        if selection_set is not None:
+            stack.extend(selection_set.selections)
+    return total, repeated
+
+
+def directive_census(document: DocumentNode) -> tuple[int, str | None]:
+    hit = _directive_counts.get(id(document))
+    if hit is not None and hit[0] is document:
+        return hit[1], hit[2]
+    total, repeated = _directive_census(document)
+    if len(_directive_counts) >= PLAN_CACHE_SIZE:
+        _directive_counts.clear()
+    _directive_counts[id(document)] = (document, total, repeated)
+    return total, repeated
+
+
+def directive_error(document: DocumentNode, limit: int) -> GraphQLError | None:
+    total, repeated = directive_census(document)
+    if total > limit:
+        return request_error(LIMIT_CODE, f"The document uses {total} directives; the limit "
+                             f"is {limit} (MAX_QUERY_DIRECTIVES).")
+    if repeated is not None:
+        return request_error(LIMIT_CODE, f"The directive '@{repeated}' is repeated on one "
+                             "location; a directive may be used once per location "
+                             "(MAX_QUERY_DIRECTIVES).")
+    return None
+
+
+@lru_cache(maxsize=1024)
+def validate_cached(schema: GraphQLSchema, document: DocumentNode,
+                    rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool
+                    ) -> list[GraphQLError]:
+    """graphql-core's validation with Strawberry's two extra rules (as Strawberry's own
+    ValidationCache runs it) and `hide_suggestions`. The key is the same objects for the same
+    query under the same limits, so a repeated query is validated once."""
+    return validate(schema, document,
+                    (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                    hide_suggestions=hide_suggestions)
+
+
 class QueryLimits(SchemaExtension):
-    """Sets the parser's token limit and the limit rules per operation, and checks the cost
-    once the document has validated. The limits come from the request context's settings."""
+    """Sets the parser's token limit and the limit rules per operation; before validation,
+    the directive limit; then validation (cached); then, once the document has validated,
+    the NUL check of the variables and the cost. The limits come from the request context's
+    settings. Replaces Strawberry's ValidationCache (which cannot hide suggestions)."""
 
     def _settings(self) -> Settings:
         settings = getattr(self.execution_context.context, "settings", None)
@@ -314,18 +386,19 @@ class QueryLimits(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
-        # Runs after ValidationCache's on_validate (listed before this one), which has set
-        # `pre_execution_errors`; without it, validate here (the same function it caches).
         ec = self.execution_context
-        if ec.pre_execution_errors is None and ec.graphql_document is not None:
-            ec.pre_execution_errors = validate_document(
-                ec.schema._schema, ec.graphql_document, ec.validation_rules)
+        settings = self._settings()
+        document = ec.graphql_document
+        if ec.pre_execution_errors is None and document is not None:
+            refused = directive_error(document, settings.max_query_directives)
+            ec.pre_execution_errors = [refused] if refused is not None else validate_cached(
+                ec.schema._schema, document, tuple(ec.validation_rules),
+                not settings.suggestions_enabled)
         if not ec.pre_execution_errors and has_nul(ec.variables):
             ec.pre_execution_errors = [request_error(ErrorCode.INVALID_INPUT, NUL_MESSAGE)]
-        if not ec.pre_execution_errors and ec.graphql_document is not None:
-            limit = self._settings().max_query_cost
-            cost = query_cost(ec.schema._schema, ec.graphql_document, ec.operation_name,
-                              ec.variables)
+        if not ec.pre_execution_errors and document is not None:
+            limit = settings.max_query_cost
+            cost = query_cost(ec.schema._schema, document, ec.operation_name, ec.variables)
             if cost is None:
                 ec.pre_execution_errors = [request_error(
                     LIMIT_CODE, "The query's shape is too large to estimate (MAX_QUERY_COST).")]

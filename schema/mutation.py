@@ -237,7 +237,7 @@ class Mutation:
             lambda e: MessagePayload(errors=e))
 
     @strawberry.mutation
-    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID] | None
+    async def mark_notifications_read(self, info: Info, ids: list[strawberry.ID] | None = None
                                       ) -> MarkNotificationsReadPayload:
         viewer = access.require_viewer(info.context)
         pks = None if ids is None else [from_global_id(i, "Notification") for i in ids]

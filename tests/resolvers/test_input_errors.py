@@ -363,3 +363,17 @@ async def test_proposal_needs_one_invitee(client: httpx.AsyncClient,
         assert [e["code"] for e in payload["errors"]] == ["INVALID_INPUT"], invitees
     assert await count(stranger) == 0
     assert await count(m.user) == 1
+
+
+async def test_mark_notifications_read_without_ids_marks_all(client: Any) -> None:
+    """`ids` left out (not null) marks every notification read, as null does."""
+    from tests.conftest import T0
+    from tests.support import at, market
+
+    m = await market(client)
+    await m.request(at(T0, days=3))
+    unread = "{ notifications { unreadCount } }"
+    assert (await m.expert.q(unread))["notifications"]["unreadCount"] == 1
+    data = await m.expert.q("mutation { markNotificationsRead { unreadCount errors { code } } }")
+    assert data["markNotificationsRead"] == {"unreadCount": 0, "errors": []}
+    assert (await m.expert.q(unread))["notifications"]["unreadCount"] == 0

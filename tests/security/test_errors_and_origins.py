@@ -63,10 +63,12 @@ async def test_cors_follows_the_allowlist(orm: str) -> None:
         assert "access-control-allow-origin" not in none.headers
 
 
-async def _handshake(base: str, origin: str | None) -> dict[str, Any]:
-    async with websockets.connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"],
+async def _handshake(base: str, origin: str | None, bearer: str | None = None,
+                     protocol: str = "graphql-transport-ws") -> dict[str, Any]:
+    payload = {"authorization": f"Bearer {bearer}"} if bearer else {}
+    async with websockets.connect(f"ws://{base}/graphql", subprotocols=[protocol],  # type: ignore[list-item]
                                   origin=origin) as ws:  # type: ignore[arg-type]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         return json.loads(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[no-any-return]
 
 
@@ -75,10 +77,42 @@ async def test_websocket_origins_follow_the_allowlist(
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("JWT_SECRET", SECRET)
     monkeypatch.setenv("CORS_ORIGINS", "https://app.example")
+    bearer = token(settings_with(jwt_secret=SECRET))
     with server(orm) as base:
-        assert (await _handshake(base, "https://app.example"))["type"] == "connection_ack"
-        assert (await _handshake(base, None))["type"] == "connection_ack"  # not a browser
-        assert (await _handshake(base, f"http://{base}"))["type"] == "connection_ack"  # same
+        assert (await _handshake(base, "https://app.example", bearer))["type"] == "connection_ack"
+        assert (await _handshake(base, None, bearer))["type"] == "connection_ack"  # not a browser
+        same = await _handshake(base, f"http://{base}", bearer)
+        assert same["type"] == "connection_ack"
         with pytest.raises(websockets.InvalidStatus) as refused:
-            await _handshake(base, "https://evil.example")
+            await _handshake(base, "https://evil.example", bearer)
         assert refused.value.response.status_code == 403
+
+
+async def _refused(base: str, bearer: str | None, protocol: str) -> tuple[list[str], int]:
+    """The messages received after connection_init until the server closes, and its code."""
+    payload = {"authorization": f"Bearer {bearer}"} if bearer else {}
+    received: list[str] = []
+    async with websockets.connect(f"ws://{base}/graphql", subprotocols=[protocol],  # type: ignore[list-item]
+                                  ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["type"])
+    assert closed.value.rcvd is not None
+    return received, closed.value.rcvd.code
+
+
+async def test_production_closes_websockets_without_a_valid_token_with_4403(
+        orm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    forged = token(settings_with(jwt_secret="another-secret-that-is-long-enough-32"))
+    with server(orm) as base:
+        for protocol in ("graphql-transport-ws", "graphql-ws"):
+            for bearer in (None, forged, "not-a-token"):
+                received, code = await _refused(base, bearer, protocol)
+                assert code == 4403, (protocol, bearer, code)
+                assert "connection_ack" not in received
+            ack = await _handshake(base, None, token(settings_with(jwt_secret=SECRET)),
+                                   protocol)
+            assert ack["type"] == "connection_ack"

@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
-import strawberry.schema.schema as strawberry_schema
 
+import schema.limits as limits
 from schema.limits import rules_for
 from tests.security.conftest import SECRET, app_client, gql, settings_with, token
 
@@ -101,14 +101,14 @@ async def test_body_over_the_limit_is_413(orm: str) -> None:
 async def test_repeated_query_hits_the_validation_cache(orm: str,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     calls = 0
-    real_validate = strawberry_schema.validate
+    real_validate = limits.validate
 
     def counting_validate(*args: Any, **kwargs: Any) -> Any:
         nonlocal calls
         calls += 1
         return real_validate(*args, **kwargs)
 
-    monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
+    monkeypatch.setattr(limits, "validate", counting_validate)
     settings = settings_with()
     bearer = token(settings)
     query = f"# {uuid.uuid4().hex}\n{{ viewer {{ account {{ id }} }} }}"
@@ -127,10 +127,12 @@ PRODUCTION = {"environment": "production", "jwt_secret": SECRET}
 async def test_introspection_and_graphiql_off_in_production(orm: str) -> None:
     introspect = "{ __schema { queryType { name } } }"
     html = {"Accept": "text/html"}
-    async with app_client(settings_with(**PRODUCTION)) as http:
-        error = _error(await gql(http, introspect))
+    settings = settings_with(**PRODUCTION)
+    async with app_client(settings) as http:
+        error = _error(await gql(http, introspect, bearer=token(settings)))
         assert "introspection" in error["message"].lower()
-        assert (await gql(http, "{ __typename }"))["data"] == {"__typename": "Query"}
+        assert (await gql(http, "{ __typename }", bearer=token(settings)))["data"] == {
+            "__typename": "Query"}
         page = await http.get("/graphql", headers=html)
         assert page.status_code != 200 or "graphiql" not in page.text.lower()
     async with app_client(settings_with(**PRODUCTION, introspection=True, graphiql=True)) as http:
@@ -167,3 +169,40 @@ async def test_nul_characters_are_refused_before_anything_runs(client: httpx.Asy
         assert "U+0000" in body["errors"][0]["message"]
     profile = await expert.q("{ viewer { account { expertProfile { headline } } } }")
     assert profile["viewer"]["account"]["expertProfile"] is None
+
+
+async def test_directive_limit_is_checked_before_validation(
+        orm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    real_validate = limits.validate
+
+    def counting_validate(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "validate", counting_validate)
+    settings = settings_with(max_query_directives=5)
+    bearer = token(settings)
+    marker = f"m{uuid.uuid4().hex}"
+    include = "@include(if: true)"
+    async with app_client(settings) as http:
+        for query in (f"{{ {marker}: __typename " + f"{include} " * 280 + "}",
+                      f"{{ {marker}: __typename " + "@aa " * 990 + "}",
+                      f"query Q{marker} {{ " + " ".join(
+                          f"a{i}: __typename {include}" for i in range(6)) + " }"):
+            body = await gql(http, query, bearer=bearer)
+            assert body.get("data") is None, body
+            [error] = body["errors"]
+            assert error.get("extensions", {}).get("code") == "QUERY_TOO_COMPLEX", error
+            assert "MAX_QUERY_DIRECTIVES" in error["message"]
+        # The same directive twice on one node: refused with one error, not one per copy.
+        [error] = (await gql(http, f"{{ {marker}: __typename @aa @aa @aa }}",
+                             bearer=bearer))["errors"]
+        assert "'@aa' is repeated" in error["message"]
+        assert calls == 0  # none of them reached validation
+        within = " ".join(f"a{i}: __typename {include}" for i in range(5))
+        for _ in range(2):
+            ok = await gql(http, f"query Ok{marker} {{ {within} }}", bearer=bearer)
+            assert ok.get("errors") is None and len(ok["data"]) == 5
+    assert calls == 1  # validated once, then from the cache

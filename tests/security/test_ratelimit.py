@@ -4,6 +4,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import jwt
 import pytest
 import redis.asyncio as redis
 
@@ -76,3 +77,65 @@ async def test_off_without_redis_and_open_when_redis_is_down(orm: str, prefix: s
         for _ in range(2):
             body = await gql(http, MARK, bearer=bearer)
             assert body["data"]["markNotificationsRead"]["errors"] == [], body
+
+
+async def test_refusal_is_429_with_retry_after_and_keyed_by_sub(orm: str, prefix: str) -> None:
+    settings = settings_with(redis_url=REDIS, rate_limit_mutations=1,
+                             rate_limit_window_seconds=60, rate_limit_prefix=prefix)
+    alice = token(settings)
+    async with app_client(settings) as http:
+        assert not _limited(await gql(http, MARK, bearer=alice))
+        headers = {"Authorization": f"Bearer {alice}"}
+        strict = await http.post("/graphql", json={"query": MARK}, headers={
+            **headers, "Accept": "application/graphql-response+json"})
+        assert strict.status_code == 429, strict.text
+        seconds = int(strict.headers["retry-after"])
+        assert 1 <= seconds <= 60
+        assert "data" not in strict.json()
+        assert strict.json()["errors"][0]["extensions"] == {"code": "RATE_LIMITED",
+                                                            "retryAfter": seconds}
+        legacy = await http.post("/graphql", json={"query": MARK}, headers=headers)
+        assert legacy.status_code == 200 and "retry-after" not in legacy.headers
+        assert legacy.json()["errors"][0]["extensions"]["retryAfter"] >= 1
+    client = redis.Redis.from_url(REDIS)
+    try:
+        keys = [k.decode() async for k in client.scan_iter(match=f"{prefix}:*")]
+    finally:
+        await client.aclose()
+    sub = jwt.decode(alice, options={"verify_signature": False})["sub"]
+    assert len(keys) == 1 and keys[0].startswith(f"{prefix}:sub:{sub}:"), keys
+
+
+async def test_admins_have_a_budget_of_their_own(orm: str, prefix: str) -> None:
+    grant = ("mutation($i: GrantCreditsInput!) { grantCredits(input: $i) { errors { code } } }")
+    settings = settings_with(redis_url=REDIS, rate_limit_mutations=1,
+                             rate_limit_admin_mutations=5, rate_limit_prefix=prefix)
+    admin, user = token(settings, admin=True), token(settings)
+    async with app_client(settings) as http:
+        user_id = (await gql(http, "{ viewer { account { id } } }", bearer=user)
+                   )["data"]["viewer"]["account"]["id"]
+
+        async def top_up() -> dict[str, Any]:
+            return await gql(http, grant, {"i": {"accountId": user_id, "amount": 1,
+                                                 "reference": uuid.uuid4().hex}}, bearer=admin)
+
+        for _ in range(5):
+            body = await top_up()
+            assert body["data"]["grantCredits"]["errors"] == [], body
+        refused = await top_up()
+        assert _limited(refused) and "RATE_LIMIT_ADMIN_MUTATIONS" in refused["errors"][0]["message"]
+    unlimited = settings_with(redis_url=REDIS, rate_limit_mutations=1,
+                              rate_limit_admin_mutations=0, rate_limit_prefix=prefix)
+    admin = token(unlimited, admin=True)
+    async with app_client(unlimited) as http:
+        for _ in range(8):
+            assert not _limited(await gql(http, MARK, bearer=admin))
+
+
+def test_the_default_prefix_names_the_deployment() -> None:
+    one = settings_with(rate_limit_prefix=None, database_url="postgres://db-one/meetings")
+    two = settings_with(rate_limit_prefix=None, database_url="postgres://db-two/meetings")
+    assert one.rate_limit_key_prefix != two.rate_limit_key_prefix
+    assert one.rate_limit_key_prefix == settings_with(
+        rate_limit_prefix=None, database_url="postgres://db-one/meetings").rate_limit_key_prefix
+    assert settings_with(rate_limit_prefix="mine").rate_limit_key_prefix == "mine"
