@@ -38,20 +38,26 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
 
 
 @contextlib.contextmanager
-def server(database_url: str, redis_url: str | None = None) -> Iterator[str]:
-    """A `uvicorn` process serving the app; yields its base URL."""
+def server(database_url: str, redis_url: str | None = None, *,
+           settings: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+    """A `uvicorn` process serving the app; yields its base URL. `settings` are extra
+    environment variables; with `log`, its stderr (every log line, access log included)
+    goes to that file."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, "DATABASE_URL": database_url, **(settings or {})}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
         # Its conference jobs go to a queue of its own: on a shared Redis another run's
         # worker would take them.
         env.setdefault("DRAMATIQ_NAMESPACE", f"meetings-test-{uuid.uuid4().hex[:8]}")
+    stderr = log.open("wb") if log is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory",
-         "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT, env=env)
+         "--port", str(port), "--log-level", "info" if log is not None else "warning"],
+        cwd=ROOT, env=env, stderr=stderr)
+    if stderr is not None:
+        stderr.close()  # the child has its own copy
     try:
         wait_port(port)
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).raise_for_status()
