@@ -43,10 +43,12 @@ async def _download(calendar: BusyCalendar, settings: Settings, now: datetime) -
                        last_modified=calendar.last_modified if recent else None)
 
 
-def _expand(body: bytes, timezone: str, now: datetime,
-            settings: Settings) -> busytime.Expansion:
+async def _expand(body: bytes, timezone: str, now: datetime,
+                  settings: Settings) -> busytime.Expansion:
     start, end = busytime.horizon(now, settings.busy_calendar_horizon_days)
-    return busytime.expand(body, timezone, start, end)
+    # Parsing a few megabytes takes seconds of CPU: off the event loop, so that the server
+    # (or the worker's sweeps) keeps answering meanwhile.
+    return await asyncio.to_thread(busytime.expand, body, timezone, start, end)
 
 
 async def _store(calendar: BusyCalendar, fetched: Fetched, expansion: busytime.Expansion,
@@ -74,7 +76,7 @@ async def refresh(calendar: BusyCalendar, settings: Settings | None = None) -> B
             calendar.last_error = calendar.parse_error
             await calendar.save(update_fields=["last_fetched_at", "last_error"])
             return calendar
-        expansion = _expand(fetched.body, await _timezone(calendar.expert_id), now, settings)
+        expansion = await _expand(fetched.body, await _timezone(calendar.expert_id), now, settings)
     except (FetchError, busytime.NotICalendar) as exc:
         calendar.last_error = str(exc)
         await calendar.save(update_fields=["last_error"])
@@ -106,7 +108,7 @@ async def add(account: Account, url: str, name: str) -> BusyCalendar:
     try:
         fetched = await fetch(url, settings)
         assert fetched.body is not None  # an unconditional request
-        expansion = _expand(fetched.body, await _timezone(account.id), now, settings)
+        expansion = await _expand(fetched.body, await _timezone(account.id), now, settings)
     except (FetchError, busytime.NotICalendar) as exc:
         raise DomainError(ErrorCode.INVALID_INPUT, str(exc), "url") from None
     async with in_transaction():
