@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -92,16 +93,22 @@ async def rotate(account: Account, base_url: str) -> FeedLink:
     settings = get_settings()
     nonce = secrets.token_hex(32)
     secret_hash = _hash(_secret(settings, account.id, nonce))
-    async with in_transaction():
-        now = clock.now()
-        feed = await CalendarFeed.filter(account_id=account.id).select_for_update().first()
-        if feed is None:
-            feed = await CalendarFeed.create(account_id=account.id, nonce=nonce,
-                                             secret_hash=secret_hash, created_at=now)
-        else:
-            feed.nonce, feed.secret_hash, feed.created_at = nonce, secret_hash, now
-            await feed.save(update_fields=["nonce", "secret_hash", "created_at"])
-    return _link(feed, settings, base_url)
+    for _ in range(2):  # two first rotations at once: one creates the row, the other updates
+        try:
+            async with in_transaction():
+                now = clock.now()
+                feed = await CalendarFeed.filter(
+                    account_id=account.id).select_for_update().first()
+                if feed is None:
+                    feed = await CalendarFeed.create(account_id=account.id, nonce=nonce,
+                                                     secret_hash=secret_hash, created_at=now)
+                else:
+                    feed.nonce, feed.secret_hash, feed.created_at = nonce, secret_hash, now
+                    await feed.save(update_fields=["nonce", "secret_hash", "created_at"])
+            return _link(feed, settings, base_url)
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"calendar feed of account {account.id}: concurrent rotations")
 
 
 async def _account_of(secret: str) -> int | None:

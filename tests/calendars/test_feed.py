@@ -1,6 +1,7 @@
 """The account's calendar feed through the API and `GET /calendar/<secret>.ics`, read back with
 two independent parsers (icalendar and ics), and matched against the e-mail invitations."""
 
+import asyncio
 import email
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -178,6 +179,19 @@ async def test_rotating_makes_the_old_url_unknown(client: httpx.AsyncClient,
     feed = (await m.expert.q("{ viewer { calendarFeed { url createdAt } } }"))["viewer"][
         "calendarFeed"]
     assert feed == {"url": new, "createdAt": frozen.now().isoformat().replace("+00:00", "Z")}
+
+
+async def test_concurrent_first_rotations_leave_one_working_url(
+        client: httpx.AsyncClient, frozen: FrozenClock) -> None:
+    m = await market(client, credits=0)
+    payloads = await asyncio.gather(*(m.expert.q(ROTATE) for _ in range(4)))
+    assert all(p["rotateCalendarFeed"]["errors"] == [] for p in payloads)
+    current = (await m.expert.q("{ viewer { calendarFeed { url } } }"))["viewer"][
+        "calendarFeed"]["url"]
+    statuses = [(await get(client, p["rotateCalendarFeed"]["feed"]["url"])).status_code
+                for p in payloads]
+    assert (await get(client, current)).status_code == 200
+    assert statuses.count(200) == 1
 
 
 async def test_unknown_and_malformed_secrets_get_a_bare_404(client: httpx.AsyncClient,
