@@ -24,6 +24,8 @@ REQUEST_ERROR_STATUS: dict[str, int] = {
     "UNAUTHENTICATED": 401,
     "RATE_LIMITED": 429,
     "INTERNAL_SERVER_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,  # an outage or a timeout: retry (Retry-After)
+    "IDEMPOTENCY_KEY_REUSED": 422,
 }
 DEFAULT_REQUEST_ERROR_STATUS = 400
 

@@ -24,9 +24,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from app.idempotency import MutationTransaction
 from app.metrics import GraphQLMetrics
 from app.ratelimit import RateLimitMutations
 from core.errors import PublicError, RequestErrorCode
+from core.transient import is_transient
 from schema import types as t
 from schema.errors import InvalidValue
 from schema.executor import FastExecutor
@@ -38,6 +40,7 @@ from schema.subscription import Subscription
 from subscriptions.relay import get_relay
 
 log = logging.getLogger("meetings.errors")
+RETRY_AFTER_SECONDS = 1
 
 
 def should_mask(error: GraphQLError) -> bool:
@@ -68,6 +71,18 @@ def mask(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     while isinstance(original, GraphQLError) and original.original_error is not None:
         original = original.original_error
+    if is_transient(original):
+        # An outage or a timeout, not a bug: nothing was applied, the client may retry.
+        log.warning("service unavailable (id %s) in %s: %r", error_id, error.path, original,
+                    extra={"error_id": error_id})
+        # No path: the operation as a whole did not happen (a mutation is rolled back
+        # whole), which graphql-response+json answers as a request error, HTTP 503.
+        return GraphQLError(
+            message=f"The service is briefly unavailable; retry (id {error_id}).",
+            nodes=error.nodes, source=error.source, positions=error.positions,
+            original_error=None,
+            extensions={"code": RequestErrorCode.SERVICE_UNAVAILABLE.value, "errorId": error_id,
+                        "retryable": True, "retryAfter": RETRY_AFTER_SECONDS})
     log.error("unexpected error (id %s) in %s", error_id, error.path, exc_info=original,
               extra={"error_id": error_id})
     return GraphQLError(
@@ -115,6 +130,7 @@ def build_schema() -> strawberry.Schema:
             lambda: ParserCache(maxsize=1024),
             QueryLimits,  # directives, then validation (cached), then the cost
             RateLimitMutations,
+            MutationTransaction,  # inside the rate limit; the relay is poked after COMMIT
             PokeRelayAfterMutation,
             MaskUnexpectedErrors,
         ],

@@ -1,8 +1,16 @@
-"""Tortoise configuration, shared by the server, the worker, the CLI and the tests."""
+"""Tortoise configuration, shared by the server, the worker, the CLI and the tests; and the
+transaction every mutation runs in."""
 
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tortoise import Tortoise
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+log = logging.getLogger("meetings.db")
 
 MODEL_MODULES = [
     "models.accounts",
@@ -14,6 +22,7 @@ MODEL_MODULES = [
     "models.outbox",
     "models.deliveries",
     "models.calendars",
+    "models.idempotency",
 ]
 
 
@@ -46,3 +55,50 @@ async def migrate(database_url: str) -> None:
 
 async def close_db() -> None:
     await Tortoise.close_connections()
+
+
+class CommitFailed(Exception):
+    """COMMIT itself failed: whether the transaction was applied is unknown (the connection
+    may have dropped after the server committed). A retry with the same idempotency key
+    finds out without applying it twice."""
+
+
+def is_postgres(client: BaseDBAsyncClient) -> bool:
+    return client.capabilities.dialect == "postgres"
+
+
+@contextlib.asynccontextmanager
+async def transaction(*, lock_timeout_ms: int = 0,
+                      statement_timeout_ms: int = 0) -> AsyncIterator[BaseDBAsyncClient]:
+    """`in_transaction()`, with two differences.
+
+    * On PostgreSQL, `lock_timeout` and `statement_timeout` hold for this transaction only
+      (SET LOCAL; 0 leaves the server's default): a locked row or a slow statement ends the
+      transaction with an error instead of holding the request for ever.
+    * Once COMMIT has succeeded, nothing can turn it into an error: a failure to give the
+      connection back to the pool afterwards is logged, not raised. A failing COMMIT raises
+      `CommitFailed`.
+    """
+    context = in_transaction()
+    client = await context.__aenter__()
+    try:
+        if is_postgres(client) and (lock_timeout_ms or statement_timeout_ms):
+            await client.execute_script(
+                f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
+                f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
+        yield client
+    except BaseException as exc:
+        await context.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    try:
+        await client.commit()
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            await context.__aexit__(type(exc), exc, exc.__traceback__)
+        if isinstance(exc, Exception):
+            raise CommitFailed(str(exc)) from exc
+        raise
+    try:
+        await context.__aexit__(None, None, None)  # committed: only the release is left
+    except Exception:  # noqa: BLE001 - the work is done; the pool replaces a bad connection
+        log.warning("releasing a connection after COMMIT failed", exc_info=True)

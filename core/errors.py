@@ -35,6 +35,12 @@ class RequestErrorCode(StrEnum):
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     BAD_USER_INPUT = "BAD_USER_INPUT"  # variables that cannot be coerced to their types
     BAD_REQUEST = "BAD_REQUEST"  # a request body that is not a GraphQL request (HTTP 400)
+    # Retryable: a database or Redis outage, a lock or statement timeout. Nothing was applied
+    # (or, for a mutation sent with an Idempotency-Key, a retry finds out without applying
+    # it twice).
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
 
 
 class PublicError(Exception):

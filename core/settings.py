@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     zoom_user_id: str = "me"
     zoom_timeout_seconds: float = 10.0
     # Background work: retries with exponential backoff, the sweeps' period, the queue.
+    # Every mutation runs in one transaction that gives up on a row lock held this long and
+    # on a statement running this long (PostgreSQL), answering SERVICE_UNAVAILABLE.
+    db_lock_timeout_ms: int = 3000
+    db_statement_timeout_ms: int = 8000
+    # A keyed mutation's answer is replayed to retries with the same key for this long.
+    idempotency_hours: int = 24
     conference_attempts: int = 5
     conference_backoff_seconds: float = 2.0
     # A conference job handed to the broker and not done within this is handed on again

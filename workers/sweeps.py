@@ -9,7 +9,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
+from core import clock
+from core.settings import get_settings
+from models import idempotency
 from resolvers.busy_calendars import refresh_due
 from resolvers.system import complete_ended, expire_started
 from workers.conferencing.relay import relay_conference_jobs
@@ -17,6 +21,11 @@ from workers.mail import send_due_emails
 from workers.reminders import send_due_reminders
 
 log = logging.getLogger(__name__)
+
+
+async def _forget_expired_keys() -> int:
+    hours = get_settings().idempotency_hours
+    return await idempotency.forget_expired(clock.now() - timedelta(hours=hours))
 
 
 async def sweep_once(*, in_process: bool | None = None) -> dict[str, int]:
@@ -27,6 +36,7 @@ async def sweep_once(*, in_process: bool | None = None) -> dict[str, int]:
         ("completed", complete_ended),
         ("expired", expire_started),
         ("emails", send_due_emails),
+        ("expired_idempotency_keys", _forget_expired_keys),
     ]
     done: dict[str, int] = {}
     for name, step in steps:

@@ -49,3 +49,4 @@ def test_apollo_client_example_confirms_and_sees_the_live_event(orm: str) -> Non
     assert "AWAITING_APPROVAL" in output
     assert "live event: APPROVED_BY_EXPERT" in output, output
     assert "is now AGREED" in output
+    assert "retried with the same Idempotency-Key: same answer" in output, output

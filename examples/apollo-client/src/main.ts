@@ -4,6 +4,8 @@
 //   API_URL=http://127.0.0.1:8000/graphql EXPERT_TOKEN=... npx tsx src/main.ts
 //
 // Exit codes: 0 the live event arrived; 1 error; 2 nothing awaits the expert; 3 timeout.
+import { randomUUID } from "node:crypto";
+
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
@@ -69,6 +71,22 @@ const link = ApolloLink.split(
 
 const client = new ApolloClient({ link, cache: new InMemoryCache() });
 
+// Retries what the server calls retryable (extensions.code SERVICE_UNAVAILABLE, HTTP 503)
+// and network failures, with a short backoff; everything else is thrown at once.
+async function withRetries<T>(attempt: () => Promise<T>, tries = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error: unknown) {
+      const text = error instanceof Error ? error.message : String(error);
+      const retryable = /SERVICE_UNAVAILABLE|503|fetch failed|ECONNREFUSED|ECONNRESET/.test(text)
+        || JSON.stringify(error).includes("SERVICE_UNAVAILABLE");
+      if (!retryable || i >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** i));
+    }
+  }
+}
+
 function describe(m: MeetingFieldsFragment): string {
   return `${m.id}  ${m.startsAt}  ${m.status.padEnd(17)} v${m.version}  ` +
     `${m.service.title} with ${m.user.displayName}  actions=[${m.availableActions.join(",")}]`;
@@ -130,11 +148,17 @@ async function main(): Promise<void> {
   await wsConnected;
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
-  const confirmed = await client.mutate<ConfirmMeetingMutation, ConfirmMeetingMutationVariables>({
-    mutation: CONFIRM_MEETING,
-    // expectedVersion: the action fails with STALE_VERSION if someone changed it meanwhile.
-    variables: { input: { meetingId: target.id, expectedVersion: target.version } },
-  });
+  // One Idempotency-Key per intended action: a retry after a lost answer (a timeout, a
+  // dropped connection, SERVICE_UNAVAILABLE) cannot confirm twice, and gets the first answer.
+  const idempotencyKey = randomUUID();
+  const confirm = () =>
+    client.mutate<ConfirmMeetingMutation, ConfirmMeetingMutationVariables>({
+      mutation: CONFIRM_MEETING,
+      // expectedVersion: the action fails with STALE_VERSION if someone changed it meanwhile.
+      variables: { input: { meetingId: target.id, expectedVersion: target.version } },
+      context: { headers: { "Idempotency-Key": idempotencyKey } },
+    });
+  const confirmed = await withRetries(confirm);
   const payload = confirmed.data?.confirmMeeting;
   if (!payload) throw new Error("confirmMeeting returned no data");
   // Domain failures come back in the payload, not as GraphQL errors.
@@ -143,6 +167,11 @@ async function main(): Promise<void> {
   }
   for (const w of payload.warnings) console.log(`warning ${w.code}: ${w.message}`);
   console.log(`confirmed: ${describe(payload.meeting!)}`);
+  // As if the answer had been lost: the retry replays it and changes nothing.
+  const again = (await confirm()).data?.confirmMeeting;
+  console.log(again?.meeting?.version === payload.meeting?.version && again?.errors.length === 0
+    ? `retried with the same Idempotency-Key: same answer (v${again?.meeting?.version})`
+    : `retried with the same Idempotency-Key: a different answer ${JSON.stringify(again)}`);
 
   const timeout = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error("timeout")), TIMEOUT_MS),
