@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             Route("/healthz", healthz),
             Route("/readyz", readiness.endpoint),
             Route("/metrics", metrics_endpoint),
-            Route("/calendar/{name:path}", calendar_feed, methods=["GET", "HEAD"]),
+            Route("/calendar/{name:path}", calendar_feed, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

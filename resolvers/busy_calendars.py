@@ -170,6 +170,12 @@ async def refresh_due(settings: Settings | None = None) -> int:
     return len(due)
 
 
+async def reread_soon(expert_id: int) -> None:
+    """The next sweep fetches the expert's calendars in full (their zone changed)."""
+    await BusyCalendar.filter(expert_id=expert_id).update(expanded_at=None,
+                                                          next_fetch_at=clock.now())
+
+
 async def busy_count(calendar_id: int) -> int:
     return await BusyInterval.filter(calendar_id=calendar_id, ends_at__gt=clock.now()).count()
 

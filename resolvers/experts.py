@@ -12,6 +12,7 @@ from models import freetime
 from models.accounts import Account, ExpertProfile, ExpertService, Skill
 from models.availability import BlockedDate, FreeDate, WeeklyRuleRow
 from models.errors import DomainError
+from resolvers import busy_calendars
 
 MAX_TEXT = 255
 
@@ -138,6 +139,9 @@ async def set_weekly(account: Account, timezone: str, rules: Sequence[RuleInput]
         raise DomainError(ErrorCode.INVALID_INPUT, str(exc), "rules") from None
     async with in_transaction():
         profile = await ensure_profile(account)
+        if profile.availability_timezone != timezone:
+            # All-day and floating busy times are read in this zone: read them again.
+            await busy_calendars.reread_soon(account.id)
         profile.availability_timezone = timezone
         await profile.save()
         await WeeklyRuleRow.filter(expert_id=account.id).delete()

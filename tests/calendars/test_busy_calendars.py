@@ -200,6 +200,25 @@ async def test_the_worker_reuses_the_etag(m: Market, calendar_server: CalendarSe
         == (2, 1)
 
 
+async def test_a_new_time_zone_reads_all_day_and_floating_times_again(
+        m: Market, calendar_server: CalendarServer) -> None:
+    # The offsite is all day on 10-11 March: midnight to midnight in the expert's zone.
+    assert (await add(m.expert, calendar_server.url("/etag.ics")))["errors"] == []
+    eve, end = datetime(2027, 3, 9, tzinfo=UTC), datetime(2027, 3, 11, tzinfo=UTC)
+    assert await slot_hours(m, eve, hours=4, start_hour=20) == [20, 21, 22, 23]
+    assert await slot_hours(m, end, hours=4, start_hour=22) == [0, 1]
+    days = ", ".join(f'{{weekday: {d}, startTime: "00:00", endTime: "24:00"}}' for d in (
+        "MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"))
+    data = await m.expert.q(f"""mutation {{ setWeeklyAvailability(input: {{
+      timezone: "Europe/Berlin", rules: [{days}]}}) {{ errors {{ code }} }} }}""")
+    assert data["setWeeklyAvailability"]["errors"] == []
+    await refresh_due()  # due at once, and fetched in full (no If-None-Match)
+    assert (calendar_server.count("/etag.ics", 200), calendar_server.count("/etag.ics", 304)) \
+        == (2, 0)
+    assert await slot_hours(m, eve, hours=4, start_hour=20) == [20, 21, 22]
+    assert await slot_hours(m, end, hours=4, start_hour=22) == [23, 0, 1]
+
+
 async def test_busy_time_is_not_free_for_requests_and_user_dates(
         m: Market, calendar_server: CalendarServer) -> None:
     assert (await add(m.expert, calendar_server.url("/expert.ics")))["errors"] == []
