@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 from tortoise.exceptions import IntegrityError
@@ -61,6 +62,27 @@ def _request_hash(query: str | None, operation: str | None, variables: Any) -> s
     return hashlib.sha256(body).hexdigest()
 
 
+# Mutations that wait on another server (a calendar URL: seconds, at worst the fetch
+# timeout) run without the operation's transaction: holding one meanwhile would keep a pooled
+# connection idle in a transaction on PostgreSQL, and on SQLite stop every other request of
+# the process. They write in short transactions of their own after the wait, and repeat
+# safely without a key (adding the same URL again is refused; a refresh is a refresh).
+OUTSIDE_CALLS = frozenset({"addBusyCalendar", "refreshBusyCalendar"})
+
+
+def _root_fields(ec: Any) -> set[str]:
+    document = getattr(ec, "graphql_document", None)
+    if document is None:
+        return set()
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode) and (
+                ec.operation_name is None or (definition.name is not None
+                                              and definition.name.value == ec.operation_name)):
+            return {s.name.value for s in definition.selection_set.selections
+                    if isinstance(s, FieldNode)}
+    return set()
+
+
 class MutationTransaction(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
@@ -68,6 +90,10 @@ class MutationTransaction(SchemaExtension):
         settings = getattr(context, "settings", None)
         if ec.operation_type is not OperationType.MUTATION or not isinstance(settings,
                                                                               Settings):
+            yield
+            return
+        fields = _root_fields(ec)
+        if fields and fields <= OUTSIDE_CALLS:
             yield
             return
         account = getattr(context, "account", None)

@@ -309,3 +309,23 @@ async def test_end_to_end_feed_and_busy_time_through_the_worker(
     assert await slot_hours(m, MONDAY) == [7, 8, 11, 12]
     [state] = await calendars(m.expert)
     assert (state["busyCount"], state["lastFetchedAt"]) == (1, "2027-02-26T12:15:00Z")
+
+
+async def test_a_slow_calendar_url_holds_up_nobody(m: Market, calendar_server: CalendarServer,
+                                                   env: Callable[..., None]) -> None:
+    """The fetch waits on another server: no transaction or connection is held meanwhile, so
+    other mutations (here the same expert's) go through while it waits."""
+    env(busy_calendar_timeout_seconds=5)
+    adding = asyncio.create_task(add(m.expert, calendar_server.url("/slow?seconds=1.5")))
+    for _ in range(100):
+        if any(path == "/slow" for path, _ in calendar_server.requests):
+            break
+        await asyncio.sleep(0.01)
+    feed = (await m.expert.q("mutation { rotateCalendarFeed { feed { url } errors { code } } }"))
+    assert feed["rotateCalendarFeed"]["errors"] == []
+    blocked = await m.user.mutate("requestMeeting", {
+        "serviceId": m.service_id, "skillId": m.skill_id,
+        "startsAt": (MONDAY + timedelta(hours=16)).isoformat()}, "RequestMeetingInput")
+    assert blocked["errors"] == []
+    assert not adding.done()  # both answered while the calendar URL was still being read
+    assert (await adding)["errors"] == []
