@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from tortoise.transactions import in_transaction
 
 from core import clock
+from core.metrics import job_done
 from core.settings import Settings, get_settings
 from models import busytime
 from models.accounts import Account, ExpertProfile
@@ -75,16 +76,19 @@ async def refresh(calendar: BusyCalendar, settings: Settings | None = None) -> B
             calendar.last_fetched_at = now
             calendar.last_error = calendar.parse_error
             await calendar.save(update_fields=["last_fetched_at", "last_error"])
+            job_done("busy_calendar", "not_modified")
             return calendar
         expansion = await _expand(fetched.body, await _timezone(calendar.expert_id), now, settings)
     except (FetchError, busytime.NotICalendar) as exc:
         calendar.last_error = str(exc)
         await calendar.save(update_fields=["last_error"])
+        job_done("busy_calendar", "failed")
         return calendar
     async with in_transaction():
         # The row may have been removed while the URL was being fetched.
         if await BusyCalendar.filter(id=calendar.id).select_for_update().exists():
             await _store(calendar, fetched, expansion, now)
+    job_done("busy_calendar", "broken_events" if expansion.problems() else "fetched")
     return calendar
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from icalendar import Calendar
+from prometheus_client import REGISTRY
 
 from core.clock import FrozenClock
 from models.calendars import BusyInterval
@@ -37,6 +38,12 @@ def one_event(start: datetime, end: datetime, uid: str = "later@fixtures") -> by
             b"DTSTART:" + start.strftime("%Y%m%dT%H%M%SZ").encode() + b"\r\n"
             b"DTEND:" + end.strftime("%Y%m%dT%H%M%SZ").encode() + b"\r\n"
             b"SUMMARY:Busy\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def jobs(outcome: str) -> float:
+    value = REGISTRY.get_sample_value("meetings_jobs_total",
+                                      {"actor": "busy_calendar", "outcome": outcome})
+    return value or 0.0
 
 
 async def add(who: Party, url: str, name: str = "Work") -> dict[str, Any]:
@@ -188,7 +195,9 @@ async def test_the_worker_reuses_the_etag(m: Market, calendar_server: CalendarSe
     assert calendar_server.count("/etag.ics", 200) == 1
     assert calendar_server.count("/etag.ics", 304) == 0
     frozen.advance(timedelta(minutes=2))
+    before = jobs("not_modified")
     await refresh_due()
+    assert jobs("not_modified") == before + 1  # meetings_jobs_total{actor="busy_calendar"}
     assert (calendar_server.count("/etag.ics", 200), calendar_server.count("/etag.ics", 304)) \
         == (1, 1)
     state = (await calendars(m.expert))[0]
