@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     busy_calendar_max_redirects: int = 5
     busy_calendar_max_per_account: int = 20
     busy_calendar_allow_http: bool | None = None
+    busy_calendar_ca_file: str | None = None  # extra CA certificates (PEM), e.g. a company's
     busy_calendar_allowed_networks: Annotated[list[str] | None, NoDecode] = None
 
     @field_validator("busy_calendar_allowed_networks", mode="before")

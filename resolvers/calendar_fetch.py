@@ -13,6 +13,7 @@ import asyncio
 import base64
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
@@ -65,8 +66,8 @@ def allowed(address: IPAddress, networks: list[str]) -> bool:
     return any(address in ipaddress.ip_network(n, strict=False) for n in networks)
 
 
-async def _address(host: str, port: int, settings: Settings) -> IPAddress:
-    """The first address of `host`, when every address it resolves to may be fetched."""
+async def _addresses(host: str, port: int, settings: Settings) -> list[IPAddress]:
+    """The addresses of `host`, when every one of them may be fetched."""
     try:
         addresses = [ipaddress.ip_address(host)]
     except ValueError:
@@ -81,7 +82,7 @@ async def _address(host: str, port: int, settings: Settings) -> IPAddress:
     for address in addresses:
         if not allowed(address, settings.busy_calendar_networks):
             raise FetchError(f"The host {host!r} is not on the public internet ({address}).")
-    return addresses[0]
+    return list(dict.fromkeys(addresses))
 
 
 async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
@@ -90,20 +91,26 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
     parts = urlsplit(url)
     assert parts.hostname is not None
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = await _address(parts.hostname, port, settings)
-    literal = f"[{address}]" if address.version == 6 else str(address)
-    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path, parts.query, ""))
     default_port = port == (443 if parts.scheme == "https" else 80)
     host = parts.hostname if default_port else f"{parts.hostname}:{port}"
     if ":" in parts.hostname and not parts.hostname.startswith("["):
         host = f"[{parts.hostname}]" if default_port else f"[{parts.hostname}]:{port}"
-    request = client.build_request(
-        "GET", pinned, headers={**headers, "Host": host},
-        extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {})
-    if parts.username:
-        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-        request.headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
-    response = await client.send(request, stream=True)
+    addresses = await _addresses(parts.hostname, port, settings)
+    for number, address in enumerate(addresses, 1):
+        literal = f"[{address}]" if address.version == 6 else str(address)
+        request = client.build_request(
+            "GET", urlunsplit((parts.scheme, f"{literal}:{port}", parts.path, parts.query, "")),
+            headers={**headers, "Host": host},
+            extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {})
+        if parts.username:
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+            request.headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
+        try:
+            response = await client.send(request, stream=True)
+            break
+        except httpx.ConnectError:  # try the host's next address (IPv4 after IPv6, say)
+            if number == len(addresses):
+                raise
     try:
         if response.status_code in REDIRECTS:
             location = response.headers.get("location")
@@ -130,6 +137,14 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
         await response.aclose()
 
 
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    if not settings.busy_calendar_ca_file:
+        return True
+    context = ssl.create_default_context()
+    context.load_verify_locations(cafile=settings.busy_calendar_ca_file)
+    return context
+
+
 async def fetch(url: str, settings: Settings, *, etag: str | None = None,
                 last_modified: str | None = None) -> Fetched:
     headers = {"Accept": "text/calendar, */*;q=0.1", "User-Agent": "meetings-calendar/1"}
@@ -143,7 +158,7 @@ async def fetch(url: str, settings: Settings, *, etag: str | None = None,
         # Each read has its own timeout; the deadline also bounds a server trickling bytes.
         async with asyncio.timeout(timeout * 3), httpx.AsyncClient(
                 timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
-                verify=True) as client:
+                verify=_verify(settings)) as client:
             for _ in range(settings.busy_calendar_max_redirects + 1):
                 outcome = await _get(client, current, headers, settings)
                 if isinstance(outcome, Fetched):

@@ -3,6 +3,7 @@ bad answers a calendar URL can give), and settings set through the environment."
 
 import contextlib
 import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import trustme
 
 from core.settings import get_settings
 
@@ -29,8 +31,8 @@ class CalendarServer:
     counts: dict[tuple[str, int], int] = field(default_factory=dict)
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1", scheme: str = "http") -> str:
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def count(self, path: str, status: int) -> int:
         return self.counts.get((path, status), 0)
@@ -130,6 +132,34 @@ def ics_server() -> Iterator[CalendarServer]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@dataclass
+class TlsServer:
+    """The same fixtures over https, with a certificate for `localhost` from a test CA."""
+
+    server: CalendarServer
+    ca_file: str
+
+
+@pytest.fixture(scope="session")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    ca = trustme.CA()
+    certificate = ca.issue_cert("localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    ca_file = tmp_path_factory.mktemp("tls") / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    state = CalendarServer()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    state.port = httpd.server_address[1]
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield TlsServer(state, str(ca_file))
     httpd.shutdown()
     httpd.server_close()
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.settings import get_settings
 from resolvers.calendar_fetch import FetchError, allowed, fetch, normalized
-from tests.calendars.conftest import FIXTURES, CalendarServer
+from tests.calendars.conftest import FIXTURES, CalendarServer, TlsServer
 
 
 async def test_fetches_a_calendar(calendar_server: CalendarServer) -> None:
@@ -97,6 +97,24 @@ async def test_every_redirect_is_checked(calendar_server: CalendarServer,
     with pytest.raises(FetchError, match=r"not on the public internet \(127\.0\.0\.2\)"):
         await fetch(calendar_server.url(f"/redirect?to={elsewhere}"), get_settings())
     assert calendar_server.count("/expert.ics", 200) == 1
+
+
+async def test_https_connects_to_the_checked_address_and_verifies_the_host_name(
+        tls_server: TlsServer, env: Callable[..., None]) -> None:
+    # Production rules, with loopback opened and the test CA trusted: the request goes to the
+    # address that was checked while TLS (SNI and the certificate) still speaks of `localhost`.
+    env(environment="production", busy_calendar_allowed_networks="127.0.0.0/8,::1/128",
+        busy_calendar_ca_file=tls_server.ca_file)
+    url = tls_server.server.url("/expert.ics", host="localhost", scheme="https")
+    fetched = await fetch(url, get_settings())
+    assert fetched.body == (FIXTURES / "expert.ics").read_bytes()
+    assert tls_server.server.requests[-1][1]["Host"] == f"localhost:{tls_server.server.port}"
+    # The certificate names localhost only: the same server under another name is refused.
+    with pytest.raises(FetchError, match="could not be fetched"):
+        await fetch(tls_server.server.url("/expert.ics", scheme="https"), get_settings())
+    env(busy_calendar_ca_file=None)  # and an unknown CA is refused too
+    with pytest.raises(FetchError, match="could not be fetched"):
+        await fetch(url, get_settings())
 
 
 def test_public_addresses_are_allowed_and_mapped_ones_judged_as_ipv4() -> None:
