@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from app import ratelimit
+from app import dev_signin, ratelimit
 from app.calendar import calendar_feed
 from app.guards import BodySizeLimit
 from app.health import Readiness
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             Route("/readyz", readiness.endpoint),
             Route("/metrics", metrics_endpoint),
             Route("/calendar/{name:path}", calendar_feed, methods=["GET"]),
+            *dev_signin.routes(settings),
         ],
         middleware=middleware,
         lifespan=lifespan,

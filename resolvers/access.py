@@ -87,6 +87,12 @@ async def own_notification_ids(viewer: Account, ids: list[int]) -> set[int]:
     return set(cast(list[int], rows))
 
 
+async def own_notifications(viewer: Account, ids: list[int]) -> list[Notification]:
+    """The viewer's own notifications among `ids`, in the order given."""
+    rows = {n.id: n for n in await Notification.filter(recipient_id=viewer.id, id__in=ids)}
+    return [rows[i] for i in ids if i in rows]
+
+
 async def own_busy_calendar(viewer: Account, calendar_id: int | None) -> BusyCalendar | None:
     """An expert's own calendars (their URLs may hold secrets) are theirs alone."""
     if calendar_id is None:

@@ -43,3 +43,4 @@ async def mark_read(account: Account, ids: Sequence[int | None] | None) -> int:
         query = query.filter(id__in=wanted)
     await query.update(read_at=clock.now())
     return await Notification.filter(recipient_id=account.id, read_at__isnull=True).count()
+

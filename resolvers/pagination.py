@@ -29,6 +29,11 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, separators=(",", ":")).encode()).decode()
 
 
+def meeting_cursor(meeting: Any) -> str:
+    """A meeting's place in `meetings` lists, which sort by (starts_at, id)."""
+    return encode_cursor(meeting.starts_at.isoformat(), meeting.id)
+
+
 def _foreign_cursor() -> PublicError:
     return PublicError(ErrorCode.INVALID_INPUT, "The `after` cursor is not one this API gave out.")
 

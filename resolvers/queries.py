@@ -6,9 +6,10 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from core import clock
+from models.accounts import Account, ExpertService
 from models.chat import Conversation, Message
 from models.enums import MeetingRole, MeetingStatus
 from models.ledger import CreditEntry
@@ -21,6 +22,7 @@ from resolvers.pagination import (
     cursor_instant,
     decode_cursor,
     encode_cursor,
+    meeting_cursor,
     page_of,
     page_size,
 )
@@ -72,7 +74,7 @@ async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None
     rows = await query.order_by("starts_at", "id").limit(limit + 1)
     if loaders is not None and node_fields and rows:
         await prime_meetings(loaders, rows[:limit], node_fields)
-    return page_of(rows, [encode_cursor(m.starts_at.isoformat(), m.id) for m in rows], limit,
+    return page_of(rows, [meeting_cursor(m) for m in rows], limit,
                    after, total)
 
 
@@ -120,3 +122,9 @@ async def conversations_of(account_id: int, first: int | None) -> list[Conversat
     return await Conversation.filter(
         Q(account_low_id=account_id) | Q(account_high_id=account_id)
     ).order_by("-last_message_at", "-id").limit(page_size(first))
+
+
+async def experts(limit: int) -> list[Account]:
+    offering = ExpertService.filter(active=True).values_list("expert_id", flat=True)
+    return await Account.filter(id__in=Subquery(offering)).order_by(
+        "display_name", "id").limit(limit)

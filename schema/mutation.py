@@ -61,8 +61,11 @@ def _meeting_payload(outcome: actions.Outcome) -> MeetingPayload:
     return MeetingPayload(meeting=t.Meeting.of(outcome.meeting), warnings=warnings)
 
 
-async def _meeting(work: Callable[[], Awaitable[actions.Outcome]]) -> MeetingPayload:
-    return await _attempt(work, _meeting_payload, lambda e: MeetingPayload(errors=e))
+async def _meeting(info: Info,
+                   work: Callable[[], Awaitable[actions.Outcome]]) -> MeetingPayload:
+    payload = await _attempt(work, _meeting_payload, lambda e: MeetingPayload(errors=e))
+    payload.viewer = t.Viewer(row=access.require_viewer(info.context))
+    return payload
 
 
 async def _availability_payload(info: Info,
@@ -86,7 +89,7 @@ class Mutation:
     async def request_meeting(self, info: Info,
                               input: inputs.RequestMeetingInput) -> MeetingPayload:
         viewer = access.require_viewer(info.context)
-        return await _meeting(lambda: actions.request_meeting(
+        return await _meeting(info, lambda: actions.request_meeting(
             viewer, _id(input.service_id, "ExpertService"), _id(input.skill_id, "Skill"),
             input.starts_at))
 
@@ -94,7 +97,7 @@ class Mutation:
     async def propose_meeting(self, info: Info,
                               input: inputs.ProposeMeetingInput) -> MeetingPayload:
         viewer = access.require_viewer(info.context)
-        return await _meeting(lambda: actions.propose_meeting(
+        return await _meeting(info, lambda: actions.propose_meeting(
             viewer,
             user_id=_id(input.user_id, "Account") if input.user_id else None,
             from_meeting_id=_id(input.from_meeting_id, "Meeting") if input.from_meeting_id
@@ -247,7 +250,10 @@ class Mutation:
             unread = await account_actions.mark_read(viewer, [])
             return MarkNotificationsReadPayload(unread_count=unread,
                                                 errors=[UserError.of(error)])
-        return MarkNotificationsReadPayload(unread_count=unread)
+        marked = ([] if pks is None else
+                  await access.own_notifications(viewer, [i for i in pks if i is not None]))
+        return MarkNotificationsReadPayload(
+            unread_count=unread, notifications=[t.Notification.of(n) for n in marked])
 
     @strawberry.mutation
     async def grant_credits(self, info: Info, input: inputs.GrantCreditsInput) -> CreditsPayload:
@@ -302,6 +308,6 @@ async def _act(info: Info, action: MeetingAction, input: inputs.MeetingRefInput
                | inputs.RescheduleMeetingInput | inputs.RejectAlternativeDateInput,
                **options: object) -> MeetingPayload:
     viewer = access.require_viewer(info.context)
-    return await _meeting(lambda: actions.act(
+    return await _meeting(info, lambda: actions.act(
         viewer, action, from_global_id(input.meeting_id, "Meeting"),
         expected_version=input.expected_version, **options))  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ from schema.types import (
     ExpertService,
     Meeting,
     Message,
+    Notification,
+    Viewer,
 )
 
 
@@ -43,6 +45,8 @@ class MeetingPayload:
     meeting: Meeting | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
     warnings: list[Warning] = strawberry.field(default_factory=list)
+    viewer: Viewer | None = strawberry.field(default=None, description=(
+        "The viewer after the action (e.g. `credits`, blocked or returned by it)."))
 
 
 @strawberry.type
@@ -85,6 +89,8 @@ class MessagePayload:
 class MarkNotificationsReadPayload:
     unread_count: int
     errors: list[UserError] = strawberry.field(default_factory=list)
+    notifications: list[Notification] = strawberry.field(default_factory=list, description=(
+        "The notifications named in `ids`, as they are now (empty when `ids` is omitted)."))
 
 
 @strawberry.type

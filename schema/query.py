@@ -87,6 +87,14 @@ class Query:
         row = await info.context.loaders.account.load(pk) if pk else None
         return t.Account.of(row) if row else None
 
+    @strawberry.field(description=(
+        "Experts who offer at least one active service, by name: where a user starts booking."))
+    async def experts(self, info: Info, first: int | None = 20) -> list[t.Account]:
+        from resolvers.pagination import page_size
+
+        access.require_viewer(info.context)
+        return [t.Account.of(row) for row in await queries.experts(page_size(first))]
+
     @strawberry.field
     async def meeting(self, info: Info, id: strawberry.ID) -> t.Meeting | None:
         access.require_viewer(info.context)

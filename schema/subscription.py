@@ -12,6 +12,7 @@ from models import chat as cm
 from models import meetings as mm
 from resolvers import access
 from resolvers.loaders import Loaders
+from resolvers.pagination import meeting_cursor
 from schema import types as t
 from schema.scalars import from_global_id
 from schema.types import Info
@@ -24,6 +25,11 @@ class MeetingChange:
     meeting: t.Meeting
     event: t.TimelineEvent | None = strawberry.field(
         description="The timeline event that caused this change, when there is one.")
+    cursor: str = strawberry.field(description=(
+        "The meeting's cursor in `meetings` lists (they sort by startsAt): a client places a "
+        "new or moved meeting into a cached page without refetching it."))
+    viewer: t.Viewer = strawberry.field(description=(
+        "The subscriber after this change (e.g. `credits`, blocked or returned by it)."))
 
 
 class _Snapshots:
@@ -83,7 +89,8 @@ class Subscription:
                     continue
                 _fresh(info)
                 yield MeetingChange(meeting=t.Meeting.of(meeting),
-                                    event=t.TimelineEvent.of(cause) if cause else None)
+                                    event=t.TimelineEvent.of(cause) if cause else None,
+                                    cursor=meeting_cursor(meeting), viewer=t.Viewer(row=viewer))
 
     @strawberry.subscription
     async def notification_received(self, info: Info) -> AsyncGenerator[t.Notification, None]:

@@ -193,3 +193,26 @@ async def test_nothing_is_lost_while_redis_is_down(orm: str) -> None:
                 assert pending == 0
     finally:
         redis.stop()
+
+
+async def test_a_change_carries_the_list_cursor_and_the_subscribers_balance(
+        http: tuple[str, httpx.AsyncClient]) -> None:
+    """What the dashboard needs to update its cache from the event alone: where the meeting
+    sorts in `meetings` lists, and the subscriber's credits after the change."""
+    base, client = http
+    m = await market(client, credits=500)
+    meeting = (await m.request(at(T0, days=3)))["meeting"]
+    await _published()
+    query = """subscription { meetingChanged { cursor meeting { id status }
+      viewer { credits { available blocked } } } }"""
+    async with subscriber(base, m.user.token) as user_ws:
+        await user_ws.subscribe(query)
+        await asyncio.sleep(0.3)
+        await _mutate(m, "expert", "declineMeeting", "DeclineMeetingInput",
+                      meetingId=meeting["id"], reasonCode="NOT_AVAILABLE")
+        seen = _data(await user_ws.receive())["meetingChanged"]
+    assert seen["meeting"] == {"id": meeting["id"], "status": "REJECTED"}
+    assert seen["viewer"]["credits"] == {"available": 500, "blocked": 0}
+    listed = await m.user.q("{ meetings(role: USER) { edges { cursor node { id } } } }")
+    [edge] = listed["meetings"]["edges"]
+    assert edge == {"cursor": seen["cursor"], "node": {"id": meeting["id"]}}
