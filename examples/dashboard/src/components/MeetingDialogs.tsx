@@ -22,11 +22,13 @@ type Props = { meeting: MeetingDetailFragment; onClose: () => void;
                onDone: (warnings: Warnings) => void; onStale: () => void };
 type Payload = { errors: UserError[]; warnings: Warnings; meeting?: unknown } | undefined;
 
-function finish(payload: Payload, setErrors: (e: UserError[]) => void, props: Props): void {
+function finish(payload: Payload, setErrors: (e: UserError[]) => void, props: Props,
+                reread?: () => void): void {
   if (!payload) return;
   setErrors(payload.errors);
-  // Someone else changed the meeting since it was shown: re-read it, let the viewer decide.
-  if (payload.errors.some((e) => e.code === "STALE_VERSION")) props.onStale();
+  // Someone (or the system: conference, reminders) changed the meeting since it was shown:
+  // re-read it and what the dialog showed, and let the viewer decide again.
+  if (payload.errors.some((e) => e.code === "STALE_VERSION")) { props.onStale(); reread?.(); }
   if (payload.errors.length === 0) {
     props.onDone(payload.warnings);
     props.onClose();
@@ -58,15 +60,15 @@ export function ConfirmDialog(props: Props & { alternative?: boolean }) {
   const conflicts = check.data?.meeting?.conflicts ?? [];
   const date = props.alternative && meeting.alternative ? meeting.alternative : meeting;
   const submit = async () => {
-    // The version the conflicts were read at: confirming a meeting that changed since fails.
-    const version = check.data?.meeting?.version ?? meeting.version;
-    const input = { meetingId: meeting.id, expectedVersion: version };
+    // The conflicts query wrote the version it read into the cache: `meeting` is that fresh.
+    const input = { meetingId: meeting.id, expectedVersion: meeting.version };
+    const reread = () => void check.refetch();
     if (props.alternative) {
       const r = await confirmAlternative({ variables: { input } }).catch(() => null);
-      finish(r?.data?.confirmAlternativeDate, setErrors, props);
+      finish(r?.data?.confirmAlternativeDate, setErrors, props, reread);
     } else {
       const r = await confirm({ variables: { input } }).catch(() => null);
-      finish(r?.data?.confirmMeeting, setErrors, props);
+      finish(r?.data?.confirmMeeting, setErrors, props, reread);
     }
   };
   const title = props.alternative ? "Confirm the new date" : "Confirm the meeting";
@@ -170,11 +172,10 @@ export function CancelDialog(props: Props) {
     || errors.some((e) => e.code === "LATE_CANCELLATION_NOT_ACKNOWLEDGED");
   const submit = async () => {
     const r = await cancel({ variables: { input: {
-      meetingId: meeting.id, expectedVersion: policy.data?.meeting?.version ?? meeting.version,
-      reasonCode: reasonCode || null,
+      meetingId: meeting.id, expectedVersion: meeting.version, reasonCode: reasonCode || null,
       note: note || null, acknowledgeLateCancellation: mustAcknowledge && acknowledged,
     } } }).catch(() => null);
-    finish(r?.data?.cancelMeeting, setErrors, props);
+    finish(r?.data?.cancelMeeting, setErrors, props, () => void policy.refetch());
   };
   return (
     <Dialog title="Cancel the meeting" onClose={props.onClose} testId="cancel-dialog">

@@ -50,7 +50,8 @@ export function Notifications() {
           {list.edges.length === 0 && <p data-testid="empty">No notifications.</p>}
           <ul className="notifications plain" data-testid="notifications">
             {list.edges.map(({ node: n }) => (
-              <li key={n.id} className={n.readAt ? "read" : "unread"} data-read={!!n.readAt}>
+              <li key={n.id} className={n.readAt ? "read" : "unread"} data-read={!!n.readAt}
+                  data-id={n.id}>
                 <strong>{n.title}</strong>{" "}
                 <time className="muted" dateTime={n.createdAt}>{formatDateTime(n.createdAt, zone)}</time>
                 <p>{n.body}</p>
