@@ -123,11 +123,13 @@ async def _account_of(secret: str) -> int | None:
 
 async def _meetings(account_id: int, now: datetime) -> list[Meeting]:
     ended = [MeetingStatus.CANCELLED, MeetingStatus.REJECTED, MeetingStatus.EXPIRED]
-    return await Meeting.filter(
+    # Past the limit, the oldest history goes first: the latest meetings are the ones kept.
+    latest = await Meeting.filter(
         Q(user_id=account_id) | Q(expert_id=account_id),
         Q(status__in=ended, ends_at__gte=now - CANCELLED_FOR)
         | Q(status__not_in=ended, ends_at__gte=now - HISTORY),
-    ).order_by("starts_at", "id").limit(MAX_MEETINGS)
+    ).order_by("-starts_at", "-id").limit(MAX_MEETINGS)
+    return latest[::-1]
 
 
 def _description(meeting: Meeting, account_id: int, services: dict[int, ExpertService],

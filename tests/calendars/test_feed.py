@@ -16,6 +16,7 @@ from icalendar import Calendar
 
 from core.clock import FrozenClock
 from models.calendars import CalendarFeed
+from resolvers import calendar_feed
 from tests.conftest import T0
 from tests.support import Party, at, market
 from tests.workers.conftest import Inbox, free_port
@@ -162,6 +163,17 @@ async def test_a_meeting_called_off_before_any_calendar_saw_it_is_left_out(
     m, mid = await agreed(client, at(T0, days=4))
     await cancel(m, mid)
     assert events((await get(client, await rotate(m.expert))).content) == {}
+
+
+async def test_past_the_limit_the_latest_meetings_are_kept(
+        client: httpx.AsyncClient, frozen: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    m = await market(client)
+    starts = [at(T0, days=d) for d in (2, 3, 4)]
+    for start in starts:
+        assert (await m.request(start))["errors"] == []
+    monkeypatch.setattr(calendar_feed, "MAX_MEETINGS", 2)
+    feed = events((await get(client, await rotate(m.expert))).content)
+    assert sorted(e.decoded("DTSTART") for e in feed.values()) == starts[1:]
 
 
 async def test_rotating_makes_the_old_url_unknown(client: httpx.AsyncClient,
