@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vDuration, vText
 
 Method = Literal["REQUEST", "CANCEL"]
 Status = Literal["CONFIRMED", "TENTATIVE", "CANCELLED"]
@@ -82,7 +82,7 @@ def feed(entries: Iterable[Entry], name: str, refresh: timedelta) -> bytes:
     cal.add("x-wr-calname", name)
     # How often subscribers should poll (RFC 7986, and Apple's/Outlook's older spelling).
     cal.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-    cal.add("x-published-ttl", refresh)
+    cal.add("x-published-ttl", vDuration(refresh))
     for entry in entries:
         cal.add_component(_event(entry))
     return cal.to_ical()

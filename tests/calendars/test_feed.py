@@ -100,6 +100,9 @@ async def test_feed_follows_the_meeting_and_matches_the_email_invites(
     assert response.headers["content-type"].startswith("text/calendar")
     assert "max-age" in response.headers["cache-control"]
     assert b"DTSTART:" in response.content and b"Z\r\n" in response.content  # UTC times
+    cal = Calendar.from_ical(response.content)
+    assert (str(cal["METHOD"]), cal["X-PUBLISHED-TTL"].to_ical(),
+            cal["REFRESH-INTERVAL"].to_ical()) == ("PUBLISH", b"PT15M", b"PT15M")
     [event] = events(response.content).values()
     method, uid, sequence = attachment(inbox.to(f"feed-user-{mid}@example.com")[0])
     assert (method, str(event["UID"]), int(event["SEQUENCE"])) == ("REQUEST", uid, sequence)
