@@ -16,6 +16,7 @@
   they are masked (app/schema.py), and masked here if one escaped the extension.
 """
 
+import asyncio
 import json
 import logging
 import re
@@ -39,6 +40,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.types import QueryParams
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage as TransportConnectionInitMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
@@ -53,14 +60,16 @@ from app.response_status import (
     request_error_status,
     retry_after,
 )
-from app.schema import mask_unexpected, schema
+from app.schema import RETRY_AFTER_SECONDS, mask_unexpected, schema
 from app.shutdown import WebSockets
 from core.errors import ErrorCode, RequestErrorCode
 from core.settings import Settings
+from core.transient import is_transient
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.errors import request_error
 
+TRY_AGAIN_LATER = 1013  # WebSocket close code: the server cannot serve now
 log = logging.getLogger("meetings.requests")
 
 # An operation name is a GraphQL Name; anything else can match no operation of a document.
@@ -80,7 +89,11 @@ class RefusingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         payload = message.get("payload")
         view = self.view
         if isinstance(view, MeetingsGraphQL) and isinstance(payload, dict | None):
-            refusal = await view.refuse_connection(self.context, payload or {})
+            try:
+                refusal = await view.refuse_connection(self.context, payload or {})
+            except ServiceUnavailable:
+                await self.websocket.close(code=TRY_AGAIN_LATER, reason="Try again later")
+                return
             if refusal is not None:
                 await self.send_message({"type": "connection_error",
                                          "payload": {"message": refusal}})
@@ -89,8 +102,24 @@ class RefusingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
         await super().handle_connection_init(message)
 
 
+class OutageAwareTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Closes with 1013 (try again later) when the token cannot be checked for an outage,
+    instead of dropping the connection without a close frame."""
+
+    async def handle_connection_init(self, message: TransportConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except ServiceUnavailable:
+            await self.websocket.close(code=TRY_AGAIN_LATER, reason="Try again later")
+
+
+class ServiceUnavailable(Exception):
+    """The request cannot be served for an outage (authentication hit a database error)."""
+
+
 class MeetingsGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = RefusingGraphQLWSHandler
+    graphql_transport_ws_handler_class = OutageAwareTransportWSHandler
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(
@@ -174,7 +203,10 @@ class MeetingsGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         context = Context(settings=self.settings, request=request, response=response)
-        await self._authenticate(context, request.headers.get("authorization"))
+        try:
+            await self._authenticate(context, request.headers.get("authorization"))
+        except ServiceUnavailable as exc:
+            context.unavailable = str(exc)  # answered SERVICE_UNAVAILABLE, not run
         return context
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -202,6 +234,11 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         except auth.AuthError as exc:
             context.auth_error = str(exc)
             return
+        except Exception as exc:
+            if is_transient(exc):  # e.g. a token not seen lately during a database outage
+                log.warning("authentication unavailable: %r", exc)
+                raise ServiceUnavailable(repr(exc)) from exc
+            raise
         context.auth_error = None
         context.loaders = Loaders(context.account.id)
 
@@ -221,11 +258,24 @@ class MeetingsGraphQL(GraphQL[Context, None]):
                              context: Context, root_value: None,
                              request_data: GraphQLRequestData) -> ExecutionResult:
         refusal = self._anonymous_refusal(context, request_data)
-        if refusal is not None:
+        if context.unavailable is not None:
+            result = ExecutionResult(data=None, errors=[_unavailable("The service is briefly "
+                                                                     "unavailable; retry.")])
+        elif refusal is not None:
             result = ExecutionResult(data=None, errors=[refusal])
         else:
-            result = await super().execute_single(request, request_adapter, sub_response,
-                                                  context, root_value, request_data)
+            try:
+                # Cancelled at the deadline: the mutation's transaction rolls back, so a
+                # request the client was told failed is never applied later.
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    result = await super().execute_single(request, request_adapter,
+                                                          sub_response, context, root_value,
+                                                          request_data)
+            except TimeoutError:
+                log.warning("request timed out after %.1fs",
+                            self.settings.request_timeout_seconds)
+                result = ExecutionResult(data=None, errors=[_unavailable(
+                    "The request timed out; nothing was applied. Retry.")])
         if result.errors:
             result.errors = mask_unexpected(result.errors)
             self._log_errors(request_data, result)
@@ -266,6 +316,13 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         log.info("graphql errors", extra={
             "operation": operation[:64] if isinstance(operation, str) else None,
             "codes": codes[:LOGGED_CODES], "errors": len(result.errors or ())})
+
+
+def _unavailable(message: str) -> GraphQLError:
+    error = request_error(RequestErrorCode.SERVICE_UNAVAILABLE, message,
+                          retry_after=RETRY_AFTER_SECONDS)
+    error.extensions["retryable"] = True  # type: ignore[index]
+    return error
 
 
 def _asks_only_introspection(query: str | None, max_tokens: int) -> bool:

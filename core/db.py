@@ -41,10 +41,53 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     }
 
 
+class _AcquireTimeout:
+    """An asyncpg pool whose `acquire()` gives up after `timeout` seconds (asyncpg waits for
+    ever by default, and Tortoise passes none): a request waiting for a connection while
+    every one is held ends with a TimeoutError, answered SERVICE_UNAVAILABLE."""
+
+    def __init__(self, pool: Any, timeout: float) -> None:  # noqa: ASYNC109
+        self._pool = pool
+        self._timeout = timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        return self._pool.acquire(timeout=timeout or self._timeout)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+async def _bound_postgres(statement_timeout_ms: int, acquire_timeout_seconds: float) -> None:
+    from tortoise import connections
+
+    client: Any = connections.get("default")
+    if not is_postgres(client):
+        return
+    if statement_timeout_ms:
+        # Every statement of every connection, reads included; mutations set their own
+        # (SET LOCAL) in core.db.transaction.
+        client.server_settings["statement_timeout"] = str(int(statement_timeout_ms))
+    create_pool = client.create_pool
+
+    async def bounded_pool(**kwargs: Any) -> Any:
+        pool = await create_pool(**kwargs)
+        return _AcquireTimeout(pool, acquire_timeout_seconds) if acquire_timeout_seconds \
+            else pool
+
+    client.create_pool = bounded_pool
+    if client._pool is not None:  # made before the settings above: made again on first use
+        await client.close()
+
+
 async def init_db(database_url: str) -> None:
+    from core.settings import get_settings
+
     # The global fallback lets resolvers, actors and CLI commands share one initialised ORM
     # without entering a TortoiseContext each (a plain init leaves "No TortoiseContext").
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+    settings = get_settings()
+    await _bound_postgres(settings.db_statement_timeout_ms,
+                          settings.db_pool_acquire_timeout_seconds)
 
 
 async def migrate(database_url: str) -> None:

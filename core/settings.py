@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # on a statement running this long (PostgreSQL), answering SERVICE_UNAVAILABLE.
     db_lock_timeout_ms: int = 3000
     db_statement_timeout_ms: int = 8000
+    # Waiting for a free pooled connection, and a whole HTTP request, end after these.
+    db_pool_acquire_timeout_seconds: float = 5.0
+    request_timeout_seconds: float = 15.0
     # A keyed mutation's answer is replayed to retries with the same key for this long.
     idempotency_hours: int = 24
     conference_attempts: int = 5

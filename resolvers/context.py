@@ -13,6 +13,7 @@ from resolvers.loaders import Loaders
 class Context:
     account: Account | None = None
     auth_error: str | None = None
+    unavailable: str | None = None  # authentication hit an outage: answer, do not run
     settings: Settings = field(default_factory=get_settings)
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
