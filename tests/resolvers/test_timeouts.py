@@ -17,6 +17,7 @@ from core.settings import get_settings
 from models.enums import MeetingStatus
 from models.meetings import Meeting
 from schema.scalars import from_global_id
+from tests.conftest import T0
 from tests.support import PAYLOAD, at, market
 
 pytestmark = pytest.mark.pg
@@ -62,8 +63,8 @@ async def _confirm(client: httpx.AsyncClient, token: str, meeting_id: str) -> ht
 async def test_a_locked_row_answers_503_and_blocks_no_one_else(
         http: httpx.AsyncClient, orm: str) -> None:
     m, other = await market(http), await market(http)
-    meeting = (await m.request(at(get_settings_now(), days=2)))["meeting"]
-    free = (await other.request(at(get_settings_now(), days=2)))["meeting"]
+    meeting = (await m.request(at(T0, days=2)))["meeting"]
+    free = (await other.request(at(T0, days=2)))["meeting"]
     pk = from_global_id(meeting["id"], "Meeting")
     assert pk is not None
     locker = await _locked(orm, pk)
@@ -97,7 +98,7 @@ async def test_past_the_request_timeout_nothing_is_applied_later(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as client:
         m = await market(client)
-        meeting = (await m.request(at(get_settings_now(), days=2)))["meeting"]
+        meeting = (await m.request(at(T0, days=2)))["meeting"]
         pk = from_global_id(meeting["id"], "Meeting")
         assert pk is not None
         locker = await _locked(orm, pk)
@@ -113,8 +114,3 @@ async def test_past_the_request_timeout_nothing_is_applied_later(
         await asyncio.sleep(0.5)
         assert (await Meeting.get(id=pk)).status is MeetingStatus.AWAITING_APPROVAL
 
-
-def get_settings_now():  # type: ignore[no-untyped-def]
-    from core import clock
-
-    return clock.now()
