@@ -52,6 +52,7 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from core.errors import ErrorCode, RequestErrorCode
 from core.settings import Settings, get_settings
 from schema.errors import request_error
+from schema.hints import without_type_names
 
 LIMIT_CODE = RequestErrorCode.QUERY_TOO_COMPLEX
 DEFAULT_PAGE = 20
@@ -361,11 +362,13 @@ def validate_cached(schema: GraphQLSchema, document: DocumentNode,
                     rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool
                     ) -> list[GraphQLError]:
     """graphql-core's validation with Strawberry's two extra rules (as Strawberry's own
-    ValidationCache runs it) and `hide_suggestions`. The key is the same objects for the same
-    query under the same limits, so a repeated query is validated once."""
-    return validate(schema, document,
-                    (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
-                    hide_suggestions=hide_suggestions)
+    ValidationCache runs it); with `hide_suggestions`, no "Did you mean" and no type names
+    in the messages (schema/hints.py). The key is the same objects for the same query under
+    the same limits, so a repeated query is validated once."""
+    errors = validate(schema, document,
+                      (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+                      hide_suggestions=hide_suggestions)
+    return without_type_names(errors) if hide_suggestions else errors
 
 
 class QueryLimits(SchemaExtension):

@@ -1,7 +1,8 @@
 """Probes a real production server (uvicorn, ENVIRONMENT=production, JSON logs) as the
 outside audit did: misspelt fields, arguments, types, enum values and directives get no
-suggestion, with or without a token; wrong-typed body fields get 400; a bad request adds at
-most 1 KiB to the log (access line included), nothing at ERROR, never the query's text."""
+suggestion, and guessed fields no type name, with or without a token; wrong-typed body
+fields get 400; a bad request adds at most 1 KiB to the log (access line included), nothing
+at ERROR, never the query's text."""
 
 import asyncio
 import json
@@ -13,7 +14,7 @@ import httpx
 
 from tests.live import server
 from tests.security.conftest import SECRET, settings_with, token
-from tests.security.test_suggestions import MISSPELT
+from tests.security.test_suggestions import MISSPELT, TYPE_PROBES
 
 PRODUCTION = {"ENVIRONMENT": "production", "JWT_SECRET": SECRET, "LOG_FORMAT": "json"}
 SECRET_LITERAL = "hunter2-in-a-literal"
@@ -46,6 +47,11 @@ async def test_a_production_server_says_nothing_it_should_not(orm: str, tmp_path
                                                           "variables": variables},
                                                headers=headers)
                     assert response.json()["errors"], query
+                    assert "Did you mean" not in response.text, (query, response.text)
+                for query, type_name in TYPE_PROBES:  # clairvoyance's type probes
+                    response = await http.post(url, json={"query": query}, headers=headers)
+                    assert response.json()["errors"], query
+                    assert f"'{type_name}" not in response.text, (query, response.text)
                     assert "Did you mean" not in response.text, (query, response.text)
                 for field, value in (("query", 5), ("variables", "x"), ("operationName", []),
                                      ("extensions", True)):

@@ -51,3 +51,25 @@ async def test_development_and_the_setting_keep_suggestions(orm: str) -> None:
         for suggestion in ("'meetings'", "'first'", "'MeetingStatus'", "'CANCELLATION'",
                            "'accountId'", "'Query'", "'Meeting'"):
             assert suggestion in messages, (suggestion, messages)
+
+
+TYPE_PROBES = [  # what clairvoyance sends to learn a guessed field's type
+    ("{ meetings }", "MeetingConnection"),
+    ("{ viewer { nope } }", "Viewer"),
+    ("{ meeting { id } }", "ID!"),
+    ("{ viewer { account { id { x } } } }", "ID!"),
+    ("{ viewer { account(x: 1) { id } } }", "Viewer.account"),
+    ("{ reasons(kind: 5) { code } }", "ReasonKind"),
+]
+
+
+async def test_production_messages_name_no_types(orm: str) -> None:
+    production = settings_with(environment="production", jwt_secret=SECRET)
+    development = settings_with(environment="development")
+    for settings, hidden in ((production, True), (development, False)):
+        async with app_client(settings) as http:
+            for query, type_name in TYPE_PROBES:
+                body = await gql(http, query, bearer=token(settings))
+                messages = " ".join(e["message"] for e in body["errors"])
+                assert (f"'{type_name}" not in messages) is hidden, (query, messages)
+                assert ("Did you mean" not in messages) or not hidden, messages
