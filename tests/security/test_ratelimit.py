@@ -1,5 +1,6 @@
 """Per-account mutation budget in Redis (the real server on 127.0.0.1:6379)."""
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -79,15 +80,21 @@ async def test_off_without_redis_and_open_when_redis_is_down(orm: str, prefix: s
             assert body["data"]["markNotificationsRead"]["errors"] == [], body
 
 
-async def test_refusal_is_429_with_retry_after_and_keyed_by_sub(orm: str, prefix: str) -> None:
+async def test_refusal_is_429_with_retry_after_and_keyed_by_sub(
+        orm: str, prefix: str, caplog: pytest.LogCaptureFixture) -> None:
     settings = settings_with(redis_url=REDIS, rate_limit_mutations=1,
                              rate_limit_window_seconds=60, rate_limit_prefix=prefix)
     alice = token(settings)
     async with app_client(settings) as http:
         assert not _limited(await gql(http, MARK, bearer=alice))
         headers = {"Authorization": f"Bearer {alice}"}
-        strict = await http.post("/graphql", json={"query": MARK}, headers={
-            **headers, "Accept": "application/graphql-response+json"})
+        with caplog.at_level(logging.DEBUG):
+            strict = await http.post("/graphql", json={"query": MARK}, headers={
+                **headers, "Accept": "application/graphql-response+json"})
+        # An expected refusal: one INFO line, nothing at WARNING or above.
+        refusals = [r for r in caplog.records if r.name.startswith(("meetings", "strawberry"))]
+        assert [(r.name, r.levelno) for r in refusals] == [("meetings.requests", logging.INFO)]
+        assert refusals[0].__dict__["codes"] == ["RATE_LIMITED"]
         assert strict.status_code == 429, strict.text
         seconds = int(strict.headers["retry-after"])
         assert 1 <= seconds <= 60
