@@ -116,6 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from app.asgi import create_app
+    from app.websocket_protocol import UVICORN_WS
 
     settings = get_settings()
     if settings.embedded:
@@ -125,7 +126,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql")
     # log_config=None: the app routes uvicorn's loggers through its own JSON/console handler.
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                log_config=None, timeout_graceful_shutdown=settings.graceful_shutdown_seconds)
+                log_config=None, timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+                ws=UVICORN_WS)
 
 
 def main(argv: list[str] | None = None) -> None:

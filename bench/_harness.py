@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.websocket_protocol import UVICORN_WS  # noqa: E402 - as production serves
 from tests.live import free_port, wait_port  # noqa: E402 - the tests' own helpers
 
 PG_ADMIN = os.environ.get("MEETINGS_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -145,7 +146,7 @@ class Server:
 @contextlib.contextmanager
 def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create_app",
                extra_env: dict[str, str] | None = None,
-               extra_args: list[str] | None = None) -> Iterator[Server]:
+               extra_args: list[str] | None = None, ws: str = UVICORN_WS) -> Iterator[Server]:
     """`uvicorn app.asgi:create_app` (one worker) pinned to CPU 0, NOFILE raised. `app` may
     name another factory (the reference endpoints in bench/baseline.py)."""
     port = free_port()
@@ -157,7 +158,7 @@ def app_server(database_url: str, redis_url: str, *, app: str = "app.asgi:create
     env.setdefault("RATE_LIMIT_MUTATIONS", "1000000000")
     command = [sys.executable, "-m", "uvicorn", app, "--factory",
                "--port", str(port), "--log-level", "warning", "--backlog", "8192",
-               *(extra_args or [])]
+               "--ws", ws, *(extra_args or [])]
     taskset = shutil.which("taskset")
     if taskset and (os.cpu_count() or 1) > 1:
         command = [taskset, "-c", str(SERVER_CPU), *command]  # taskset execs: same pid

@@ -37,7 +37,6 @@ from websockets.asyncio.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import _dsn  # noqa: E402
-from subscriptions import channels  # noqa: E402
 from _harness import (  # noqa: E402
     Server,
     app_server,
@@ -51,7 +50,9 @@ from _harness import (  # noqa: E402
     token,
 )
 
-NOTIFIED = "subscription { notificationReceived { id kind title read } }"
+from subscriptions import channels  # noqa: E402
+
+NOTIFIED = "subscription { notificationReceived { id kind title readAt } }"
 TARGET_KIB = 40
 TARGET_P99 = 0.050
 
@@ -136,18 +137,12 @@ async def open_client(base: str, bearer: str) -> Client:
     return client
 
 
-async def live_gauge(base: str) -> float:
-    async with httpx.AsyncClient(timeout=30) as http:
-        text = (await http.get(f"http://{base}/metrics")).text
-    for line in text.splitlines():
-        if line.startswith("meetings_live_subscriptions "):
-            return float(line.split()[1])
-    return 0.0
-
-
 async def measure(server: Server, redis_url: str, url: str, ids: list[int], tokens: list[str],
-                  rate: int, seconds: float) -> dict[str, Any]:
+                  rate: int, seconds: float, traced: bool = False) -> dict[str, Any]:
     n = len(ids)
+    if traced:
+        async with httpx.AsyncClient(timeout=60) as http:
+            (await http.get(f"http://{server.base}/debug/mark")).raise_for_status()
     before = server.rss_kib()
     started = time.monotonic()
     clients: list[Client] = []
@@ -158,17 +153,26 @@ async def measure(server: Server, redis_url: str, url: str, ids: list[int], toke
             return await open_client(server.base, bearer)
 
     clients = list(await asyncio.gather(*(one(b) for b in tokens)))
-    while await live_gauge(server.base) < n:
+    # graphql-transport-ws does not acknowledge a subscribe: a probe event to the last
+    # connection opened tells that the subscriptions are running.
+    probe = await notifications(url, [ids[-1]])
+    redis = aioredis.Redis.from_url(redis_url)
+    while probe[0] not in clients[-1].arrivals:
+        await redis.publish(channels.account_notifications(ids[-1]), json.dumps(
+            {"id": probe[0], "kind": "NOTIFICATION", "notification_id": probe[0],
+             "recipient_id": ids[-1]}))
         await asyncio.sleep(0.5)
     setup = time.monotonic() - started
     await asyncio.sleep(2.0)
     idle = server.rss_kib()
+    if traced:
+        async with httpx.AsyncClient(timeout=120) as http:
+            print((await http.get(f"http://{server.base}/debug/diff?n={n}")).text, flush=True)
     deflate = sum(1 for c in clients if c.ws.protocol.extensions)
     # Targeted events: each to its two parties.
     events = int(rate * seconds)
     pairs = [random.sample(range(n), 2) for _ in range(events)]
     rows = await notifications(url, [ids[i] for pair in pairs for i in pair])
-    redis = aioredis.Redis.from_url(redis_url)
     published: dict[int, tuple[float, int]] = {}
     cpu_before = _cpu_seconds(server.pid)
     t0 = time.perf_counter()
@@ -187,7 +191,15 @@ async def measure(server: Server, redis_url: str, url: str, ids: list[int], toke
             await pipe.execute()
         published[first] = (at, a)
         published[second] = (at, b)
-    await asyncio.sleep(2.0)
+    # Wait until every event arrived, or nothing more came for 5 s.
+    seen, quiet_since = -1, time.monotonic()
+    while time.monotonic() - quiet_since < 5.0:
+        now = sum(1 for row, (_, who) in published.items() if row in clients[who].arrivals)
+        if now == len(published):
+            break
+        if now != seen:
+            seen, quiet_since = now, time.monotonic()
+        await asyncio.sleep(0.2)
     cpu = _cpu_seconds(server.pid) - cpu_before
     await redis.aclose()
     latencies = [clients[who].arrivals[row] - at for row, (at, who) in published.items()
@@ -213,20 +225,24 @@ def main() -> None:
     parser.add_argument("--app", default="app.asgi:create_app")
     parser.add_argument("--uvicorn-arg", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--tracemalloc", action="store_true",
+                        help="serve bench.variants:traced and print where the Python heap "
+                             "grew per connection")
     args = parser.parse_args()
     raise_nofile(30000)
     pin_self()
     sizes = [int(s) for s in args.sizes.split(",")]
     results = []
-    print(machine())
+    print(machine(), flush=True)
     print(f"zlib {zlib.ZLIB_VERSION}; server: {args.app} {' '.join(args.uvicorn_arg)}")
     with fresh_database() as url, redis_server() as redis_url:
         ids = asyncio.run(accounts(url, max(sizes)))
         tokens = [token(f"live-{i}") for i in range(max(sizes))]
         for size in sizes:
-            with app_server(url, redis_url, app=args.app, extra_args=args.uvicorn_arg) as s:
+            app = "bench.variants:traced" if args.tracemalloc else args.app
+            with app_server(url, redis_url, app=app, extra_args=args.uvicorn_arg) as s:
                 r = asyncio.run(measure(s, redis_url, url, ids[:size], tokens[:size],
-                                        args.rate, args.seconds))
+                                        args.rate, args.seconds, args.tracemalloc))
             results.append(r)
             print(json.dumps(r), flush=True)
     print()

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 import websockets
 
+from app.websocket_protocol import UVICORN_WS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -54,7 +56,8 @@ def server(database_url: str, redis_url: str | None = None, *,
     stderr = log.open("wb") if log is not None else None
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.asgi:create_app", "--factory",
-         "--port", str(port), "--log-level", "info" if log is not None else "warning"],
+         "--port", str(port), "--log-level", "info" if log is not None else "warning",
+         "--ws", UVICORN_WS],
         cwd=ROOT, env=env, stderr=stderr)
     if stderr is not None:
         stderr.close()  # the child has its own copy
