@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
 
-from app import dev_signin, ratelimit
+from app import dev_signin, ratelimit, trusted_documents
 from app.calendar import calendar_feed
 from app.guards import BodySizeLimit
 from app.health import Readiness
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         raise RuntimeError("ENVIRONMENT=production needs JWT_JWKS_URL or a JWT_SECRET of "
                            "your own: the default secret is public.")
     configure_logging(settings.log_renderer, settings.log_level)
+    trusted_documents.manifest_for(settings)  # a manifest that does not fit stops the start
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -27,6 +27,7 @@ from strawberry.types.graphql import OperationType
 from app.idempotency import MutationTransaction
 from app.metrics import GraphQLMetrics
 from app.ratelimit import RateLimitMutations
+from app.trusted_documents import TrustedDocuments
 from core.errors import PublicError, RequestErrorCode
 from core.transient import is_transient
 from schema import types as t
@@ -105,6 +106,16 @@ class MeetingsSchema(strawberry.Schema):
         """Logs nothing: see the module docstring."""
 
 
+class ParseUnlessGiven(ParserCache):
+    """Strawberry's parser cache, except for a document already given (trusted)."""
+
+    def on_parse(self) -> Iterator[None]:
+        if self.execution_context.graphql_document is not None:
+            yield
+            return
+        yield from super().on_parse()
+
+
 class PokeRelayAfterMutation(SchemaExtension):
     """After a mutation's transaction has committed, wake the relay so that its outbox rows
     are published at once instead of on the next tick."""
@@ -127,7 +138,8 @@ def build_schema() -> strawberry.Schema:
                t.Conversation],
         extensions=[
             GraphQLMetrics,  # first: its after-hooks run last, seeing the masked errors
-            lambda: ParserCache(maxsize=1024),
+            TrustedDocuments,  # a manifest's documents: no parse, no validation
+            lambda: ParseUnlessGiven(maxsize=1024),
             QueryLimits,  # directives, then validation (cached), then the cost
             RateLimitMutations,
             MutationTransaction,  # inside the rate limit; the relay is poked after COMMIT

@@ -51,7 +51,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from app import auth
+from app import auth, trusted_documents
 from app.metrics import error_code
 from app.response_status import (
     GRAPHQL_RESPONSE_JSON,
@@ -155,6 +155,14 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         self.websockets.add(websocket)
         return websocket
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET naming a trusted document (documentId, or Apollo's persistedQuery in
+        # `extensions`) is an operation, not a visit to GraphiQL.
+        params = request.query_params
+        if params.get("documentId") is not None or params.get("extensions") is not None:
+            return False
+        return super().should_render_graphql_ide(request)
+
     # --- the request body -----------------------------------------------------------------
 
     def parse_json(self, data: str | bytes) -> Any:
@@ -164,6 +172,8 @@ class MeetingsGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "The request body is not valid JSON.") from exc
         if not isinstance(value, dict | list):  # a list is a batch: refused by Strawberry
             raise HTTPException(400, "The request body must be a JSON object.")
+        if isinstance(value, dict):
+            trusted_documents.resolve(value, self.settings)
         return value
 
     def parse_query_params(self, params: QueryParams) -> dict[str, Any]:
@@ -175,6 +185,7 @@ class MeetingsGraphQL(GraphQL[Context, None]):
                     parsed[field] = self.decode_json(raw)
                 except ValueError as exc:
                     raise _bad_field(field, "a JSON-encoded object") from exc
+        trusted_documents.resolve(parsed, self.settings)
         return parsed
 
     async def parse_http_body(self, request_adapter: Any
@@ -195,8 +206,8 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         media_type = media_type_for(request.headers.get("accept"))
         if media_type == GRAPHQL_RESPONSE_JSON:
             media_type += "; charset=utf-8"
-        body = {"errors": [{"message": exc.reason,
-                            "extensions": {"code": RequestErrorCode.BAD_REQUEST.value}}]}
+        code = getattr(exc, "code", RequestErrorCode.BAD_REQUEST)
+        body = {"errors": [{"message": exc.reason, "extensions": {"code": code.value}}]}
         return Response(json.dumps(body), status_code=exc.status_code, media_type=media_type)
 
     # --- authentication -------------------------------------------------------------------

@@ -41,6 +41,10 @@ class RequestErrorCode(StrEnum):
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     INVALID_IDEMPOTENCY_KEY = "INVALID_IDEMPOTENCY_KEY"
+    # Trusted documents (app/trusted_documents.py): a documentId the manifests do not hold;
+    # any other document while TRUSTED_DOCUMENTS_ONLY is on.
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    TRUSTED_DOCUMENT_REQUIRED = "TRUSTED_DOCUMENT_REQUIRED"
 
 
 class PublicError(Exception):

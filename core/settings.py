@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     max_query_directives: int = 50
     max_body_bytes: int = 65536
     cors_origins: Annotated[list[str], NoDecode] = []
+    # Trusted documents (app/trusted_documents.py): manifests of persisted operations
+    # (comma-separated paths, e.g. a client build's persisted-documents.json); with
+    # TRUSTED_DOCUMENTS_ONLY every other document is refused.
+    trusted_documents: Annotated[list[str], NoDecode] = []
+    trusted_documents_only: bool = False
     rate_limit_mutations: int = 120
     # Accounts with the admin role (the payment system's token) have a budget of their own;
     # 0 = not limited.
@@ -120,6 +125,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        return value
+
+    @field_validator("trusted_documents", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(",") if p.strip()]
         return value
 
     @property

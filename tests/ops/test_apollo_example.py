@@ -2,6 +2,8 @@
 then the script logs in as the demo expert, lists upcoming meetings, subscribes to
 meetingChanged, confirms the meeting that awaits the expert and prints the live event."""
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -25,11 +27,18 @@ def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout:
     return result
 
 
-def test_apollo_client_example_confirms_and_sees_the_live_event(orm: str) -> None:
+def test_apollo_client_example_confirms_and_sees_the_live_event(orm: str,
+                                                                tmp_path: Path) -> None:
     npm_ci(EXAMPLE)
     assert NPM is not None
     _run([NPM, "run", "--silent", "codegen"], EXAMPLE)
     assert (EXAMPLE / "src" / "__generated__" / "types.ts").exists()
+    # The client preset's trusted-documents manifest: SHA-256 → text, one per operation.
+    manifest_path = EXAMPLE / "src" / "__generated__" / "client" / "persisted-documents.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert len(manifest) == 3
+    for key, text in manifest.items():
+        assert key == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
     _run([NPM, "run", "--silent", "typecheck"], EXAMPLE)
 
     # The demo data set: the demo expert has one upcoming meeting awaiting confirmation.
@@ -38,7 +47,12 @@ def test_apollo_client_example_confirms_and_sees_the_live_event(orm: str) -> Non
     assert "demo data created" in seed.stdout
     token = make_token(get_settings(), DEMO_EXPERT[0], name=DEMO_EXPERT[1])
 
-    with server(orm) as base:
+    # The server runs nothing but the manifest's documents: every operation of the script
+    # (queries by GET with the hash only, the mutation by POST, the subscription's text over
+    # the WebSocket) has to be one of them.
+    access_log = tmp_path / "access.log"
+    with server(orm, settings={"TRUSTED_DOCUMENTS": str(manifest_path),
+                               "TRUSTED_DOCUMENTS_ONLY": "true"}, log=access_log) as base:
         env = {**os.environ, "API_URL": f"http://{base}/graphql", "EXPERT_TOKEN": token,
                "TIMEOUT_MS": "15000"}
         result = subprocess.run([NPM, "start", "--silent"], cwd=EXAMPLE, env=env,
@@ -50,3 +64,5 @@ def test_apollo_client_example_confirms_and_sees_the_live_event(orm: str) -> Non
     assert "live event: APPROVED_BY_EXPERT" in output, output
     assert "is now AGREED" in output
     assert "retried with the same Idempotency-Key: same answer" in output, output
+    requests = access_log.read_text()
+    assert '"GET /graphql?' in requests and "persistedQuery" in requests, requests[-2000:]

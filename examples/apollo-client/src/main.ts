@@ -5,8 +5,10 @@
 //
 // Exit codes: 0 the live event arrived; 1 error; 2 nothing awaits the expert; 3 timeout.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
 import { Kind, OperationTypeNode } from "graphql";
@@ -57,6 +59,30 @@ const httpLink = new HttpLink({
   headers: { authorization: `Bearer ${TOKEN}` }, // HTTP auth: the Authorization header
 });
 
+// Trusted documents: `npm run codegen` writes the manifest of this build's operations
+// (SHA-256 → text); the server loads the same file (TRUSTED_DOCUMENTS) and, with
+// TRUSTED_DOCUMENTS_ONLY=true, runs nothing else. Over HTTP the client sends only the hash
+// (Apollo's persistedQuery extension), queries by GET (cacheable by URL).
+const manifest: Record<string, string> = JSON.parse(
+  readFileSync(new URL("./__generated__/client/persisted-documents.json", import.meta.url), "utf8"),
+);
+const HASHES = new Map<string, string>();
+for (const [id, text] of Object.entries(manifest)) {
+  const name = /\b(?:query|mutation|subscription)\s+(\w+)/.exec(text)?.[1];
+  if (name) HASHES.set(name, id.replace(/^sha256:/, ""));
+}
+
+const persisted = new PersistedQueryLink({
+  generateHash: (document) => {
+    const definition = getMainDefinition(document);
+    const name = definition.kind === Kind.OPERATION_DEFINITION ? definition.name?.value : undefined;
+    const hash = name ? HASHES.get(name) : undefined;
+    if (!hash) throw new Error(`${name ?? "an anonymous operation"} is not a trusted document`);
+    return hash;
+  },
+  useGETForHashedQueries: true,
+});
+
 const link = ApolloLink.split(
   ({ query }) => {
     const definition = getMainDefinition(query);
@@ -66,7 +92,7 @@ const link = ApolloLink.split(
     );
   },
   new GraphQLWsLink(wsClient),
-  httpLink,
+  persisted.concat(httpLink),
 );
 
 const client = new ApolloClient({ link, cache: new InMemoryCache() });
