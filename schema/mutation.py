@@ -74,9 +74,11 @@ async def _availability_payload(info: Info,
         await work()
     except DomainError as error:
         return AvailabilityPayload(errors=[UserError.of(error)])
-    profile = await experts.ensure_profile(access.require_viewer(info.context))
+    viewer = access.require_viewer(info.context)
+    profile = await experts.ensure_profile(viewer)
     return AvailabilityPayload(availability=t.Availability(
-        timezone=profile.availability_timezone, expert_id=profile.account_id))
+        timezone=profile.availability_timezone, expert_id=profile.account_id),
+        expert=t.Account.of(viewer))
 
 
 def _id(value: strawberry.ID | None, type_name: str) -> int | None:

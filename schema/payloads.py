@@ -6,6 +6,7 @@ from core.metrics import count_user_error
 from models.errors import DomainError
 from schema import enums
 from schema.types import (
+    Account,
     Availability,
     BusyCalendar,
     CalendarFeed,
@@ -53,6 +54,9 @@ class MeetingPayload:
 class AvailabilityPayload:
     availability: Availability | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
+    expert: Account | None = strawberry.field(default=None, description=(
+        "The expert whose availability this is: select `expertProfile { availability }` "
+        "through it and a normalized cache updates the profile it already holds."))
 
 
 @strawberry.type

@@ -72,7 +72,7 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
                                 capture_output=True, text=True, timeout=600)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert " 9 passed" in output, output
+    assert " 10 passed" in output, output
     for screen in ("signin", "sessions", "book", "details", "confirm-dialog", "decline-dialog",
                    "late-cancel-dialog", "details-alternative", "propose-dialog", "chat",
                    "notifications", "free-dates"):

@@ -87,3 +87,26 @@ async def test_experts_lists_those_offering_an_active_service(client: httpx.Asyn
     assert mine[0]["expertProfile"]["services"] == [{"title": "Advice", "active": True}]
     over = await plain.raw("{ experts(first: 101) { id } }")
     assert over["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_an_availability_payload_leads_to_the_experts_profile(
+        client: httpx.AsyncClient) -> None:
+    m = await market(client)
+    data = await m.expert.q("""mutation { setWeeklyAvailability(input: {timezone: "Europe/Berlin",
+        rules: [{weekday: MONDAY, startTime: "09:00", endTime: "12:00"}]}) {
+        errors { code }
+        expert { id expertProfile { availability { timezone weeklyRules { weekday startTime endTime } } } }
+    } }""")
+    payload = data["setWeeklyAvailability"]
+    assert payload["errors"] == []
+    assert payload["expert"]["id"] == m.expert.id
+    assert payload["expert"]["expertProfile"]["availability"] == {
+        "timezone": "Europe/Berlin",
+        "weeklyRules": [{"weekday": "MONDAY", "startTime": "09:00", "endTime": "12:00"}]}
+
+    blocked = await m.expert.q(
+        "mutation($i: [DateRangeInput!]!) { addBlockedDates(input: $i) { errors { code }"
+        " expert { expertProfile { availability { blockedDates { startsAt } } } } } }",
+        {"i": [{"startsAt": at(T0, days=1).isoformat(), "endsAt": at(T0, days=2).isoformat()}]})
+    dates = blocked["addBlockedDates"]["expert"]["expertProfile"]["availability"]["blockedDates"]
+    assert len(dates) == 1

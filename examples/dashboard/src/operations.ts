@@ -216,7 +216,7 @@ export const MY_AVAILABILITY = graphql(`
 export const SET_WEEKLY = graphql(`
   mutation SetWeeklyAvailability($input: SetWeeklyAvailabilityInput!) {
     setWeeklyAvailability(input: $input) {
-      availability { ...AvailabilityFields }
+      expert { id expertProfile { availability { ...AvailabilityFields } } }
       errors { code message field }
     }
   }
@@ -225,7 +225,7 @@ export const SET_WEEKLY = graphql(`
 export const ADD_FREE = graphql(`
   mutation AddFreeDates($input: [DateRangeInput!]!) {
     addFreeDates(input: $input) {
-      availability { ...AvailabilityFields }
+      expert { id expertProfile { availability { ...AvailabilityFields } } }
       errors { code message field }
     }
   }
@@ -234,7 +234,7 @@ export const ADD_FREE = graphql(`
 export const REMOVE_FREE = graphql(`
   mutation RemoveFreeDates($ids: [ID!]!) {
     removeFreeDates(ids: $ids) {
-      availability { ...AvailabilityFields }
+      expert { id expertProfile { availability { ...AvailabilityFields } } }
       errors { code message field }
     }
   }
@@ -243,7 +243,7 @@ export const REMOVE_FREE = graphql(`
 export const ADD_BLOCKED = graphql(`
   mutation AddBlockedDates($input: [DateRangeInput!]!) {
     addBlockedDates(input: $input) {
-      availability { ...AvailabilityFields }
+      expert { id expertProfile { availability { ...AvailabilityFields } } }
       errors { code message field }
     }
   }
@@ -252,7 +252,7 @@ export const ADD_BLOCKED = graphql(`
 export const REMOVE_BLOCKED = graphql(`
   mutation RemoveBlockedDates($ids: [ID!]!) {
     removeBlockedDates(ids: $ids) {
-      availability { ...AvailabilityFields }
+      expert { id expertProfile { availability { ...AvailabilityFields } } }
       errors { code message field }
     }
   }

@@ -75,12 +75,13 @@ async function book(page: Page, pick: "first" | "last" | string): Promise<[strin
  */
 async function submitUntilClosed(dialog: Locator, button: string | RegExp): Promise<void> {
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    await dialog.getByRole("button", { name: button }).click();
+    await dialog.getByRole("button", { name: button }).click(); // clears the last errors
     const stale = dialog.locator("[data-code=STALE_VERSION]");
     await expect.poll(async () => (await dialog.count()) === 0 || (await stale.count()) > 0)
       .toBe(true);
     if ((await dialog.count()) === 0) return;
     await expect(dialog.getByRole("button", { name: button })).toBeEnabled();
+    await dialog.page().waitForTimeout(300); // the re-read of the meeting
   }
   await expect(dialog).toHaveCount(0);
 }
@@ -90,6 +91,7 @@ let user: Page;
 let first: string; // A: booked, confirmed, later cancelled late
 let second: string; // B: same slot, confirmed over the conflict, then rescheduled
 let slotA: string;
+let proposed: string; // the expert's proposal from the chat, accepted by the user
 
 test.beforeAll(async ({ browser }) => {
   expert = await signIn(browser, /Erika Expert/);
@@ -264,10 +266,50 @@ test("chat: a message and a proposal arrive live; the user answers the proposal"
   await shot(user, "chat");
   await accessible(user, "chat");
   await proposal.getByRole("link").click();
+  proposed = (await user.getByTestId("meeting-details").getAttribute("data-meeting-id"))!;
   await user.getByRole("button", { name: "Confirm", exact: true }).click();
   await submitUntilClosed(user.getByTestId("confirm-dialog"), /^Confirm/);
   await expect(user.getByTestId("status")).toHaveAttribute("data-status", "AGREED");
   await expect(expert.getByTestId("status")).toHaveAttribute("data-status", "AGREED");
+});
+
+test("the user proposes another date and withdraws it", async () => {
+  await expect(expert.getByTestId("meeting-details")).toHaveAttribute("data-meeting-id", proposed);
+  // A free slot of the expert's, as the API computes it, written as the user's wall time.
+  const wall = await user.evaluate(async () => {
+    const token = sessionStorage.getItem("meetings.token");
+    const call = async (query: string, variables: object = {}) => (await (await fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    })).json()).data;
+    const { experts } = await call("{ experts { id } }");
+    const from = new Date(Date.now() + 2 * 86400000);
+    const { expertFreeSlots } = await call(
+      "query($e: ID!, $f: DateTime!, $t: DateTime!) { expertFreeSlots(expertId: $e, from: $f, to: $t, lengthMinutes: 60) { startsAt } }",
+      { e: experts[0].id, f: from.toISOString(), t: new Date(from.getTime() + 3 * 86400000).toISOString() });
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
+      timeZone: "America/New_York", hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit" })
+      .formatToParts(new Date(expertFreeSlots[0].startsAt)).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+  });
+  await user.getByRole("button", { name: "Propose new date" }).click();
+  const dialog = user.getByTestId("reschedule-dialog");
+  await dialog.getByLabel(/New date and time/).fill(wall);
+  await submitUntilClosed(dialog, "Propose new date");
+  for (const page of [expert, user]) {
+    await expect(page.getByTestId("alternative-date")).toContainText("New date proposed by the user");
+    await expect(page.getByTestId("current-date")).toContainText("still valid");
+  }
+  await expect(expert.getByRole("button", { name: "Confirm new date" })).toBeVisible();
+  await expect(expert.getByRole("button", { name: "Reject new date" })).toBeVisible();
+
+  await user.getByRole("button", { name: "Withdraw new date" }).click();
+  await submitUntilClosed(user.getByTestId("withdraw-dialog"), "Withdraw new date");
+  for (const page of [expert, user]) {
+    await expect(page.getByTestId("alternative-date")).toHaveCount(0);
+  }
 });
 
 test("notifications: listed, counted live, marked read", async () => {
@@ -319,8 +361,27 @@ test("editing a weekly rule changes the slot preview", async () => {
   for (let i = 1; i <= 7; i += 1) await expert.getByLabel(`Rule ${i} to`).fill("12:00");
   await expert.getByRole("button", { name: "Save weekly rules" }).click();
   await expect(expert.getByRole("status")).toHaveText("Saved.");
+  await expect(rules.first().getByRole("alert")).toHaveCount(0);
   await expect.poll(() => preview.count()).toBeLessThan(before);
   // 08:00–12:00 UTC: no slot starts at noon UTC or later any more.
   const starts = await preview.evaluateAll((nodes) => nodes.map((n) => n.getAttribute("data-slot")!));
   expect(starts.every((s) => new Date(s).getUTCHours() < 12)).toBe(true);
+
+  // A blocked day takes its slots out of the preview; removing it brings them back.
+  const after = await preview.count();
+  const day = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
+  const next = new Date(Date.now() + 3 * 86400000).toISOString().slice(0, 10);
+  const blocked = expert.getByTestId("blocked-dates");
+  await blocked.getByLabel(/From/).fill(`${next}T00:00`); // the end before the start: refused
+  await blocked.getByLabel(/^To$/).fill(`${day}T00:00`);
+  await blocked.getByRole("button", { name: "Add" }).click();
+  await expect(blocked.locator("[data-code=INVALID_INPUT]")).toBeVisible();
+  await blocked.getByLabel(/From/).fill(`${day}T00:00`);
+  await blocked.getByLabel(/^To$/).fill(`${next}T00:00`);
+  await blocked.getByRole("button", { name: "Add" }).click();
+  await expect(blocked.getByRole("listitem")).toHaveCount(1);
+  await expect.poll(() => preview.count()).toBeLessThan(after);
+  await blocked.getByRole("button", { name: /Remove/ }).click();
+  await expect(blocked.getByRole("listitem")).toHaveCount(0);
+  await expect.poll(() => preview.count()).toBe(after);
 });

@@ -60,6 +60,7 @@ export function ConfirmDialog(props: Props & { alternative?: boolean }) {
   const conflicts = check.data?.meeting?.conflicts ?? [];
   const date = props.alternative && meeting.alternative ? meeting.alternative : meeting;
   const submit = async () => {
+    setErrors([]); // a retry starts from a clean slate
     // The conflicts query wrote the version it read into the cache: `meeting` is that fresh.
     const input = { meetingId: meeting.id, expectedVersion: meeting.version };
     const reread = () => void check.refetch();
@@ -124,6 +125,7 @@ export function ReasonDialog(props: Props & { action: "decline" | "rejectAlterna
   const [note, setNote] = useState("");
   const [errors, setErrors] = useState<UserError[]>([]);
   const submit = async () => {
+    setErrors([]); // a retry starts from a clean slate
     const input = { meetingId: meeting.id, expectedVersion: meeting.version, reasonCode,
                     note: note || null };
     if (props.action === "decline") {
@@ -171,6 +173,7 @@ export function CancelDialog(props: Props) {
   const mustAcknowledge = late.isLate
     || errors.some((e) => e.code === "LATE_CANCELLATION_NOT_ACKNOWLEDGED");
   const submit = async () => {
+    setErrors([]); // a retry starts from a clean slate
     const r = await cancel({ variables: { input: {
       meetingId: meeting.id, expectedVersion: meeting.version, reasonCode: reasonCode || null,
       note: note || null, acknowledgeLateCancellation: mustAcknowledge && acknowledged,
@@ -216,6 +219,7 @@ export function RescheduleDialog(props: Props) {
   const [when, setWhen] = useState(isoToWall(meeting.startsAt, zone));
   const [errors, setErrors] = useState<UserError[]>([]);
   const submit = async () => {
+    setErrors([]); // a retry starts from a clean slate
     const r = await reschedule({ variables: { input: {
       meetingId: meeting.id, expectedVersion: meeting.version,
       startsAt: wallToIso(when, zone),
@@ -247,6 +251,7 @@ export function CancelAlternativeDialog(props: Props) {
   const [withdraw, withdrawing] = useMutation(CANCEL_ALTERNATIVE);
   const [errors, setErrors] = useState<UserError[]>([]);
   const submit = async () => {
+    setErrors([]); // a retry starts from a clean slate
     const r = await withdraw({ variables: { input: {
       meetingId: meeting.id, expectedVersion: meeting.version } } }).catch(() => null);
     finish(r?.data?.cancelAlternativeDate, setErrors, props);

@@ -38,6 +38,7 @@ export function ProposeDialog(props: { fromMeetingId?: string; conversationId?: 
   };
 
   const submit = async () => {
+    setErrors([]);
     const result = await propose({ variables: { input: {
       serviceId, skillId, startsAt: when ? wallToIso(when, zone) : "",
       lengthMinutes: Number(length), priceCredits: Number(price),

@@ -73,6 +73,7 @@ export function Book() {
   const [errors, setErrors] = useState<UserError[]>([]);
 
   const submit = async () => {
+    setErrors([]);
     if (!picked || !service || !skill) return;
     const r = await request({ variables: { input: {
       serviceId: service.id, skillId: skill.id, startsAt: picked } } }).catch(() => null);

@@ -5,7 +5,7 @@ import { useMutation, useQuery } from "@apollo/client/react";
 import { useEffect, useMemo, useState } from "react";
 
 import { FieldError, fieldError, FormErrors, type UserError } from "../components/Errors";
-import type { AvailabilityFieldsFragment, Weekday } from "../gql/graphql";
+import type { Weekday } from "../gql/graphql";
 import {
   ADD_BLOCKED, ADD_FREE, FREE_SLOTS, MY_AVAILABILITY, REMOVE_BLOCKED, REMOVE_FREE, SET_WEEKLY,
 } from "../operations";
@@ -75,12 +75,15 @@ export function FreeDates() {
   const [rules, setRules] = useState<Rule[]>([]);
   const [ruleErrors, setRuleErrors] = useState<UserError[]>([]);
   const [saved, setSaved] = useState(false);
+  // Each payload leads to the expert's profile (AvailabilityPayload.expert), so the cache, and
+  // this screen, hold what the API stored; the rule editor restarts from it when it changes.
+  const stored = JSON.stringify([availability?.timezone, availability?.weeklyRules]);
   useEffect(() => {
     if (!availability) return;
     setRuleZone(availability.timezone);
     setRules(availability.weeklyRules.map((r) => ({ weekday: r.weekday, startTime: r.startTime,
                                                     endTime: r.endTime })));
-  }, [availability]);
+  }, [stored]);
 
   const services = (profile?.services ?? []).filter((s) => s.active);
   const [length, setLength] = useState<number | null>(null);
@@ -113,17 +116,13 @@ export function FreeDates() {
     return <p>Free dates belong to experts: create a service first.</p>;
   }
 
-  // Each payload carries the whole availability: it replaces what the screen shows.
-  const store = (next: AvailabilityFieldsFragment | null | undefined) => {
-    if (next) setRules(next.weeklyRules.map((r) => ({ ...r })));
-  };
   const saveRules = async () => {
     setSaved(false);
     const r = await setWeekly({ variables: { input: { timezone: ruleZone, rules } } })
       .catch(() => null);
     const errors = errorsOf(r?.data?.setWeeklyAvailability);
     setRuleErrors(errors);
-    if (!errors.length) { store(r?.data?.setWeeklyAvailability.availability); setSaved(true); }
+    if (!errors.length) setSaved(true);
   };
   const update = (i: number, change: Partial<Rule>) =>
     setRules(rules.map((r, j) => (j === i ? { ...r, ...change } : r)));
