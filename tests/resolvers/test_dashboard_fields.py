@@ -95,7 +95,8 @@ async def test_an_availability_payload_leads_to_the_experts_profile(
     data = await m.expert.q("""mutation { setWeeklyAvailability(input: {timezone: "Europe/Berlin",
         rules: [{weekday: MONDAY, startTime: "09:00", endTime: "12:00"}]}) {
         errors { code }
-        expert { id expertProfile { availability { timezone weeklyRules { weekday startTime endTime } } } }
+        expert { id expertProfile { availability {
+            timezone weeklyRules { weekday startTime endTime } } } }
     } }""")
     payload = data["setWeeklyAvailability"]
     assert payload["errors"] == []
