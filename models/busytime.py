@@ -3,8 +3,10 @@ intervals over a horizon, as pure functions.
 
 Recurrence is `recurring-ical-events` on `icalendar` (RRULE, RDATE, EXDATE, RECURRENCE-ID
 overrides, VTIMEZONE and DST). What this module decides on top:
-- floating times (no zone) and all-day dates are wall times in the expert's zone; an all-day
-  event is busy from local midnight to the local midnight after its last day;
+- a calendar-wide X-WR-TIMEZONE (Google's exports) is applied first with `x-wr-timezone`:
+  the UTC times of its series recur on that zone's wall clock, floating times are in it;
+- otherwise floating times (no zone) and all-day dates are wall times in the expert's zone;
+  an all-day event is busy from local midnight to the local midnight after its last day;
 - an occurrence with ``TRANSP:TRANSPARENT`` or ``STATUS:CANCELLED`` is not busy (an override
   can cancel or free one occurrence of a series);
 - each event series (one UID with its overrides) is expanded on its own, so a broken one is
@@ -13,11 +15,13 @@ overrides, VTIMEZONE and DST). What this module decides on top:
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
+import x_wr_timezone
 from icalendar import Calendar, Component
 
 from models.freetime import Interval
@@ -112,6 +116,10 @@ def expand(data: bytes | Calendar, timezone: str, start: datetime,
            end: datetime) -> Expansion:
     """Busy ``[start, end)`` intervals (UTC, sorted, not merged) overlapping the window."""
     calendar = data if isinstance(data, Calendar) else parse(data)
+    if "X-WR-TIMEZONE" in calendar:
+        # An unknown zone name: the file is read as RFC 5545 has it.
+        with contextlib.suppress(LookupError, ValueError):
+            calendar = x_wr_timezone.to_standard(calendar)
     zone = ZoneInfo(timezone)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     out = Expansion()

@@ -37,6 +37,26 @@ def test_a_zone_known_only_from_its_vtimezone() -> None:
     assert (z(2027, 3, 31, 7), z(2027, 3, 31, 7, 30)) in busy
 
 
+def test_a_google_calendar_zone_x_wr_timezone() -> None:
+    # Google writes its series in UTC and names the zone once, in X-WR-TIMEZONE: the series
+    # keeps 10:00 Berlin after the DST change, and floating times are Berlin's, whatever the
+    # expert's own zone. UNTIL ends the series; DURATION stands for DTEND.
+    out = busytime.expand((FIXTURES / "google.ics").read_bytes(), "UTC", START, END)
+    assert out.intervals == [
+        (z(2027, 3, 22, 9), z(2027, 3, 22, 10)),
+        (z(2027, 3, 24, 8), z(2027, 3, 24, 8, 45)),
+        (z(2027, 3, 29, 8), z(2027, 3, 29, 9)),
+        (z(2027, 4, 5, 8), z(2027, 4, 5, 9)),
+    ]
+
+
+def test_an_unknown_x_wr_timezone_is_ignored() -> None:
+    data = (FIXTURES / "google.ics").read_bytes().replace(b"Europe/Berlin", b"Mars/Olympus")
+    out = busytime.expand(data, "UTC", START, END)
+    assert (z(2027, 3, 29, 9), z(2027, 3, 29, 10)) in out.intervals  # the UTC times as written
+    assert (z(2027, 3, 24, 9), z(2027, 3, 24, 9, 45)) in out.intervals  # floating: the expert's
+
+
 def test_exdate_removes_an_occurrence() -> None:
     assert not any(s.date() == z(2027, 3, 15).date() for s, _ in expert())
 
