@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     request_timeout_seconds: float = 15.0
     # A keyed mutation's answer is replayed to retries with the same key for this long.
     idempotency_hours: int = 24
+    # How old a meetingChanged position may be and still be replayed (else: resync).
+    live_replay_hours: float = 24.0
     conference_attempts: int = 5
     conference_backoff_seconds: float = 2.0
     # A conference job handed to the broker and not done within this is handed on again

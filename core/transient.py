@@ -3,13 +3,20 @@ unreachable or restarting, a lock or statement timeout, a pool with no free conn
 COMMIT whose outcome is unknown. They are answered SERVICE_UNAVAILABLE (retryable) instead
 of INTERNAL_SERVER_ERROR."""
 
+import asyncio
+import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import redis.exceptions
 from tortoise.exceptions import DBConnectionError
 
 from core.db import CommitFailed
+
+log = logging.getLogger("meetings.transient")
+T = TypeVar("T")
 
 _TRANSIENT: tuple[type[BaseException], ...] = (
     CommitFailed,
@@ -42,3 +49,20 @@ def is_transient(exc: BaseException | None) -> bool:
         exc = exc.__cause__ or exc.__context__
         seen += 1
     return False
+
+
+async def retry_transient(work: Callable[[], Awaitable[T]], *, what: str,
+                          first_delay: float = 0.1, max_delay: float = 5.0) -> T:
+    """`work()`, again and again with exponential backoff while it fails with an outage (a
+    live subscription waits out a database restart instead of ending); anything else is
+    raised at once."""
+    delay = first_delay
+    while True:
+        try:
+            return await work()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            log.warning("%s: %r; retrying in %.1fs", what, exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)

@@ -37,9 +37,17 @@ class Bus(Protocol):
         AsyncIterator[dict[str, Any]]]: ...
 
 
+LOST = "lost"  # set on the next event a subscriber receives after its queue overflowed
+
+
+class _Queue(asyncio.Queue[dict[str, Any]]):
+    lost = 0  # events dropped since the subscriber last took one
+
+
 class _LocalFanout:
     """Channel → local subscriber queues. A slow subscriber loses its oldest events rather
-    than holding up everyone else (it can re-read the meeting; events carry ids)."""
+    than holding up everyone else, and is told so: the next event it takes carries `lost`
+    (how many were dropped), and the subscription replays them or asks for a refetch."""
 
     def __init__(self) -> None:
         self.queues: defaultdict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
@@ -48,10 +56,12 @@ class _LocalFanout:
         for queue in list(self.queues.get(channel, ())):
             if queue.full():
                 queue.get_nowait()
+                if isinstance(queue, _Queue):
+                    queue.lost += 1
             queue.put_nowait(event)
 
     def add(self, channel: str) -> asyncio.Queue[dict[str, Any]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
+        queue: asyncio.Queue[dict[str, Any]] = _Queue(QUEUE_SIZE)
         self.queues[channel].add(queue)
         return queue
 
@@ -73,7 +83,11 @@ class _LocalFanout:
 
 async def _drain(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     while True:
-        yield await queue.get()
+        event = await queue.get()
+        if isinstance(queue, _Queue) and queue.lost:
+            event = {**event, LOST: queue.lost}  # events are shared: copy, then mark
+            queue.lost = 0
+        yield event
 
 
 class InProcessBus:

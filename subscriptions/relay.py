@@ -20,6 +20,9 @@ from subscriptions.bus import Bus
 
 log = logging.getLogger("meetings.relay")
 BATCH = 200
+# A backlog (rows left by an outage, or by a burst) goes out a batch at a time with this pause
+# in between, not all at once: subscribers keep up instead of overflowing their queues.
+BACKLOG_PAUSE_SECONDS = 0.05
 
 
 class Relay:
@@ -40,11 +43,12 @@ class Relay:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Cancels the loop; bounded: a task that ignores its cancellation is abandoned."""
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=timeout)
 
     async def _run(self) -> None:
         delay = self.interval
@@ -54,7 +58,7 @@ class Relay:
             self._wake.clear()
             try:
                 while await self.deliver_pending() == BATCH:
-                    pass
+                    await asyncio.sleep(BACKLOG_PAUSE_SECONDS)
                 delay = self.interval
             except asyncio.CancelledError:
                 raise
