@@ -57,7 +57,9 @@ class Relay:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             self._wake.clear()
             try:
-                while await self.deliver_pending() == BATCH:
+                while True:
+                    if await self.deliver_pending() < BATCH:
+                        break
                     await asyncio.sleep(BACKLOG_PAUSE_SECONDS)
                 delay = self.interval
             except asyncio.CancelledError:
