@@ -29,6 +29,7 @@ from models.freetime import Interval
 # A calendar with more occurrences than this in the horizon is cut there (and says so):
 # a FREQ=MINUTELY series must not cost the worker its memory.
 MAX_OCCURRENCES = 5000
+MAX_NAMED = 10  # broken events named in the problems; the rest are counted
 
 
 class NotICalendar(ValueError):
@@ -43,7 +44,9 @@ class Expansion:
 
     def problems(self) -> str | None:
         """What went wrong, for the calendar's lastError; None when nothing did."""
-        lines = list(self.broken)
+        lines = self.broken[:MAX_NAMED]
+        if len(self.broken) > MAX_NAMED:
+            lines.append(f"and {len(self.broken) - MAX_NAMED} more broken events")
         if self.truncated:
             lines.append(f"more than {MAX_OCCURRENCES} busy times in the horizon: "
                          "the later ones are left out")

@@ -131,10 +131,15 @@ async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str],
             body += chunk
             if len(body) > limit:
                 raise FetchError(f"The calendar is larger than {limit} bytes.")
-        return Fetched(bytes(body), response.headers.get("etag"),
-                       response.headers.get("last-modified"))
+        return Fetched(bytes(body), _validator(response.headers.get("etag"), 255),
+                       _validator(response.headers.get("last-modified"), 64))
     finally:
         await response.aclose()
+
+
+def _validator(value: str | None, longest: int) -> str | None:
+    """A validator worth keeping for the next request (an outsized one is not)."""
+    return value if value and len(value) <= longest else None
 
 
 def _verify(settings: Settings) -> ssl.SSLContext | bool:

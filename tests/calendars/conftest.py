@@ -73,6 +73,9 @@ def _handler(server: CalendarServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     self._send(200, body, {"ETag": tag,
                                            "Last-Modified": "Mon, 01 Feb 2027 00:00:00 GMT"})
+            elif path == "/long-etag.ics":
+                self._send(200, (FIXTURES / "expert.ics").read_bytes(),
+                           {"ETag": '"' + "x" * 300 + '"', "Last-Modified": "y" * 100})
             elif path == "/redirect":
                 self._send(302, headers={"Location": query["to"]})
             elif path == "/loop":

@@ -121,6 +121,17 @@ def test_a_broken_event_is_named_and_the_good_ones_still_count() -> None:
     assert "DTSTART" in problems
 
 
+def test_many_broken_events_are_counted_past_the_first_ten() -> None:
+    good = (FIXTURES / "broken.ics").read_bytes().split(b"END:VCALENDAR")[0]
+    bad = b"".join(b"BEGIN:VEVENT\r\nUID:bad-%d\r\nDTSTART:never\r\nEND:VEVENT\r\n" % i
+                   for i in range(25))
+    out = busytime.expand(good + bad + b"END:VCALENDAR\r\n", "UTC", START, END)
+    problems = out.problems() or ""
+    # broken.ics has one of its own: it and bad-0 … bad-8 are named, 16 are counted.
+    assert len(out.intervals) == 2 and "bad-8)" in problems and "bad-9)" not in problems
+    assert problems.endswith("and 16 more broken events")
+
+
 def test_an_unbounded_fast_rule_is_cut_and_says_so() -> None:
     data = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:m\r\n"
             b"DTSTAMP:20270101T000000Z\r\nDTSTART:20270301T000000Z\r\n"

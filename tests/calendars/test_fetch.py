@@ -29,6 +29,11 @@ async def test_etag_is_reused_and_answered_with_304(calendar_server: CalendarSer
         == (1, 1)
 
 
+async def test_an_outsized_validator_is_not_kept(calendar_server: CalendarServer) -> None:
+    fetched = await fetch(calendar_server.url("/long-etag.ics"), get_settings())
+    assert fetched.body and fetched.etag is None and fetched.last_modified is None
+
+
 @pytest.mark.parametrize("declared", ["1", "0"])
 async def test_a_50_mb_body_is_refused_without_reading_it_all(
         calendar_server: CalendarServer, declared: str) -> None:
