@@ -55,7 +55,10 @@ def normalized(url: str, settings: Settings) -> str:
         raise FetchError("This is not an http(s) URL of a calendar.")
     if scheme == "http" and not settings.busy_calendar_http_allowed:
         raise FetchError("Only https:// calendar URLs are fetched.")
-    return urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    normal = urlunsplit((scheme, parts.netloc, parts.path or "/", parts.query, ""))
+    if len(normal) > MAX_URL:
+        raise FetchError(f"The URL is longer than {MAX_URL} characters.")
+    return normal
 
 
 def allowed(address: IPAddress, networks: list[str]) -> bool:
