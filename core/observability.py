@@ -63,6 +63,24 @@ def build_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
+class AccessLineWithoutQueryString(logging.Filter):
+    """uvicorn's access line carries the whole URL: for a GraphQL GET, the query and its
+    variables (and a bad request as long as the URL). The line keeps the path and says how
+    long the query string was."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            path, _, query = args[2].partition("?")
+            if query:
+                record.args = (args[0], args[1], f"{path[:256]}?<{len(query)} bytes>",
+                               *args[3:])
+        return True
+
+
+_ACCESS_FILTER = AccessLineWithoutQueryString()
+
+
 class _OurHandler(logging.StreamHandler):
     """Marks the handler this module installed, so that configuring again replaces it and
     leaves other handlers (pytest's capture, for one) alone. Writes to the current
@@ -94,6 +112,9 @@ def configure_logging(log_format: str = "console", level: str | int = "INFO") ->
         for own in list(library.handlers):
             library.removeHandler(own)
         library.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if _ACCESS_FILTER not in access.filters:
+        access.addFilter(_ACCESS_FILTER)
     # A client library's line per outgoing request (JWKS, Zoom, tests) is noise at INFO.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
