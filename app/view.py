@@ -20,8 +20,10 @@ import asyncio
 import json
 import logging
 import re
+from collections import OrderedDict
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from graphql import (
     FieldNode,
@@ -117,6 +119,34 @@ class ServiceUnavailable(Exception):
     """The request cannot be served for an outage (authentication hit a database error)."""
 
 
+class _LiveFrames:
+    """`next`/`data` frames whose payload is only `data`: the data's JSON is kept by the
+    identity of the data object (held, so the id is not reused), so one result sent to many
+    subscribers is encoded once and only the operation id differs per frame."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.encoded: OrderedDict[int, tuple[object, str]] = OrderedDict()
+
+    def encode(self, message: dict[str, Any]) -> str:
+        payload = message.get("payload")
+        if (message.get("type") not in ("next", "data") or not isinstance(payload, dict)
+                or payload.keys() != {"data"} or set(message) != {"id", "type", "payload"}):
+            return orjson.dumps(message).decode()
+        data = payload["data"]
+        hit = self.encoded.get(id(data))
+        if hit is None or hit[0] is not data:
+            hit = (data, orjson.dumps(data).decode())
+            self.encoded[id(data)] = hit
+            while len(self.encoded) > self.size:
+                self.encoded.popitem(last=False)
+        return (f'{{"id":{orjson.dumps(message["id"]).decode()},"type":"{message["type"]}",'
+                f'"payload":{{"data":{hit[1]}}}}}')
+
+
+live_frames = _LiveFrames()
+
+
 class MeetingsGraphQL(GraphQL[Context, None]):
     graphql_ws_handler_class = RefusingGraphQLWSHandler
     graphql_transport_ws_handler_class = OutageAwareTransportWSHandler
@@ -162,6 +192,19 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         if params.get("documentId") is not None or params.get("extensions") is not None:
             return False
         return super().should_render_graphql_ide(request)
+
+    # --- encoding -------------------------------------------------------------------------
+
+    def encode_json(self, data: object) -> str | bytes:
+        """orjson for responses; a WebSocket message stays text (a `bytes` answer would go
+        out as a binary frame), and a `next` frame's data, shared by every subscriber of a
+        broadcast (schema/executor.py), is encoded once."""
+        if isinstance(data, dict) and "type" in data:
+            return live_frames.encode(data)
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return super().encode_json(data)
 
     # --- the request body -----------------------------------------------------------------
 

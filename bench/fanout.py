@@ -305,6 +305,9 @@ def main() -> None:
     parser.add_argument("--profile", metavar="FILE", help=(
         "record the server with py-spy (pip install py-spy) during the largest size's "
         "events, as folded stacks"))
+    parser.add_argument("--apps", default="app.asgi:create_app", help=(
+        "comma-separated server factories, each measured at every size in the same run "
+        "(e.g. app.asgi:create_app,bench.variants:unshared_broadcast)"))
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"file descriptors: {raise_nofile()}; load generator pinned to CPU 1: {pin_self()}")
@@ -312,8 +315,9 @@ def main() -> None:
     with fresh_database() as url, redis_server() as redis_url:
         m: Market | None = None
         stepper: Stepper | None = None
-        for size in sizes:
-            with app_server(url, redis_url) as server:
+        for size, app in [(size, app) for size in sizes for app in args.apps.split(",")]:
+            print(f"N={size:,} {app}", flush=True)
+            with app_server(url, redis_url, app=app) as server:
                 async def one(server: Server = server, size: int = size) -> Result:
                     nonlocal m, stepper
                     if m is None:

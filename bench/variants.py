@@ -49,3 +49,17 @@ def traced() -> Any:
     app = create_app()
     app.router.routes[:0] = [Route("/debug/mark", mark), Route("/debug/diff", diff)]
     return app
+
+
+def unshared_broadcast() -> Any:
+    """The API with every subscriber executing and encoding its own events (before the
+    broadcast was executed once per event, viewer, document and variables)."""
+    from strawberry.http.base import BaseView
+
+    from app.asgi import create_app
+    from app.view import MeetingsGraphQL
+    from schema.executor import shared_events
+
+    shared_events.key = lambda executor: None  # type: ignore[method-assign]
+    MeetingsGraphQL.encode_json = BaseView.encode_json  # type: ignore[method-assign]
+    return create_app()

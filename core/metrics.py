@@ -39,6 +39,11 @@ GRAPHQL_ERRORS = Counter(
     ["code", "source"])
 LIVE_SUBSCRIPTIONS = Gauge(
     "meetings_live_subscriptions", "Subscription operations running in this process.")
+LIVE_EVENT_EXECUTIONS = Counter(
+    "meetings_live_event_executions",
+    "Subscription events completed, executed for the subscriber or shared (one execution "
+    "for every subscriber with the same event, viewer, document and variables).",
+    ["shared"])
 OUTBOX_BACKLOG = Gauge(
     "meetings_outbox_backlog", "Undelivered outbox rows (counted at scrape time).")
 JOBS = Counter(

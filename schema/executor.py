@@ -16,9 +16,14 @@ tests/schema/test_fast_executor.py runs the suite's operations and generated que
 through this and the default executor and compares results and errors.
 """
 
+import asyncio
+import inspect
+import json
+from collections import OrderedDict
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
@@ -29,6 +34,8 @@ from graphql import (
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+
+from core.metrics import LIVE_EVENT_EXECUTIONS
 
 # A plain field's plan: (response name, attribute, leaf type, non-null); None for a field
 # that takes graphql-core's path.
@@ -79,7 +86,82 @@ class _Plans:
 _plans = _Plans()
 
 
+class _SharedEvents:
+    """Subscription events executed once for every subscriber that would get the same
+    result: the same event payload for the same viewer (`share_key` of the payload object,
+    e.g. (event id, account id)), the same operation (the parser cache hands out one
+    DocumentNode per text), the same variables and host. Only error-free results are
+    shared; a subscriber that would get errors executes on its own."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, asyncio.Future[Any]]] = \
+            OrderedDict()
+        self.executed = 0
+        self.shared = 0
+
+    def key(self, executor: "FastExecutor") -> tuple[Any, ...] | None:
+        share_key = getattr(executor.root_value, "share_key", None)
+        account = getattr(executor.context_value, "account", None)
+        if share_key is None or account is None:
+            return None
+        try:
+            variables = json.dumps(executor.variable_values.coerced, sort_keys=True,
+                                   default=str)
+        except (TypeError, ValueError):
+            return None
+        # Fields such as calendarFeed's URL depend on the host the connection came in by.
+        request = getattr(executor.context_value, "request", None)
+        host = request.headers.get("host") if request is not None else None
+        return share_key, id(executor.operation), variables, account.id, host
+
+    async def run(self, executor: "FastExecutor", key: tuple[Any, ...],
+                  serially: bool | None) -> Any:
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] is executor.operation:
+            result = await asyncio.shield(entry[1])
+            if isinstance(result, ExecutionResult) and not result.errors:
+                self.shared += 1
+                LIVE_EVENT_EXECUTIONS.labels("yes").inc()
+                return result
+            LIVE_EVENT_EXECUTIONS.labels("no").inc()
+            return await _awaited(executor.execute_own(serially))
+        future: asyncio.Future[Any] = asyncio.ensure_future(
+            _awaited(executor.execute_own(serially)))
+        # The entry holds the operation, so its id is not reused while the key lives.
+        self.entries[key] = (executor.operation, future)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+        self.executed += 1
+        LIVE_EVENT_EXECUTIONS.labels("no").inc()
+        return await future
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+shared_events = _SharedEvents()
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    _event = False
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        executor = super().build_per_event_executor(payload)
+        assert isinstance(executor, FastExecutor)
+        executor._event = True
+        return executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        key = shared_events.key(self) if self._event else None
+        if key is None:
+            return super().execute_operation(serially)
+        return shared_events.run(self, key, serially)
+
+    def execute_own(self, serially: bool | None = None) -> Any:
+        return super().execute_operation(serially)
+
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> Any:
         # No "Did you mean" in variable-coercion errors (enum values, input fields) unless

@@ -49,6 +49,9 @@ class MeetingChange:
     resync: bool = strawberry.field(default=False, description=(
         "True when events before this one could not be delivered or replayed (too many, or "
         "`after` too old): refetch what you display. `meeting` is its current state."))
+    # (event, viewer, resync): every local subscriber with this key, the same selection and
+    # the same variables gets one execution of it (schema/executor.py, shared_events).
+    share_key: strawberry.Private[tuple[int, int, bool] | None] = None
 
 
 class _Snapshots:
@@ -139,7 +142,8 @@ class Subscription:
             return MeetingChange(meeting=t.Meeting.of(meeting),
                                  event=t.TimelineEvent.of(cause) if cause else None,
                                  cursor=meeting_cursor(meeting), viewer=t.Viewer(row=viewer),
-                                 position=str(position), resync=resync)
+                                 position=str(position), resync=resync,
+                                 share_key=(position, viewer.id, resync))
 
         async def replay(position: int) -> AsyncGenerator[MeetingChange, None]:
             missed = await retry_transient(

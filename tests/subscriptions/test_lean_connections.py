@@ -2,6 +2,7 @@
 accepts the permessage-deflate that browsers offer, but without context takeover, so an
 idle connection holds no zlib stream; events still arrive, compressed."""
 
+import asyncio
 import base64
 import os
 import zlib
@@ -78,3 +79,56 @@ async def test_a_browser_like_client_gets_compressed_events(orm: str,
             message = await sub.receive()
             assert message["type"] == "next", message
             assert message["payload"]["data"]["notificationReceived"]["kind"]
+
+
+CHANGED = """subscription($id: ID) { meetingChanged(meetingId: $id) {
+  meeting { id status version viewerRole availableActions } event { kind }
+  viewer { account { id } } } }"""
+
+
+def _executions(base: str) -> dict[str, float]:
+    text = httpx.get(f"http://{base}/metrics", timeout=10).text
+    found = {"yes": 0.0, "no": 0.0}
+    for line in text.splitlines():
+        if line.startswith("meetings_live_event_executions_total{"):
+            found[line.split('shared="')[1].split('"')[0]] = float(line.rsplit(" ", 1)[1])
+    return found
+
+
+@pytest.mark.slow
+async def test_a_broadcast_is_executed_once_per_viewer(orm: str,
+                                                      client: httpx.AsyncClient) -> None:
+    """Subscribers of one meeting with the same document and variables: those of the same
+    viewer share one execution and one encoded payload, each viewer gets its own answer."""
+    await OutboxEntry.filter(delivered_at__isnull=True).update(delivered_at=T0)
+    m = await market(client)
+    meeting = (await m.request(at(T0, days=3)))["meeting"]
+    await OutboxEntry.filter(delivered_at__isnull=True).update(delivered_at=T0)
+    variables = {"id": meeting["id"]}
+    with server(orm) as base:
+        async with (subscriber(base, m.expert.token) as e1,
+                    subscriber(base, m.expert.token) as e2,
+                    subscriber(base, m.expert.token) as e3,
+                    subscriber(base, m.user.token) as u):
+            for sub in (e1, e2, e3, u):
+                await sub.subscribe(CHANGED, variables)
+            await asyncio.sleep(0.5)  # graphql-transport-ws does not acknowledge a subscribe
+            before = _executions(base)
+            async with httpx.AsyncClient(base_url=f"http://{base}", timeout=20) as http:
+                m.expert.http = http
+                confirmed = await m.expert.mutate("confirmMeeting",
+                                                  {"meetingId": meeting["id"]},
+                                                  "MeetingRefInput")
+                assert confirmed["errors"] == []
+            got = [(await s.receive())["payload"]["data"]["meetingChanged"]
+                   for s in (e1, e2, e3, u)]
+            after = _executions(base)
+    assert got[0] == got[1] == got[2]
+    assert got[0]["meeting"]["viewerRole"] == "EXPERT"
+    assert got[0]["viewer"]["account"]["id"] == m.expert.id
+    assert got[3]["meeting"]["viewerRole"] == "USER"
+    assert got[3]["viewer"]["account"]["id"] == m.user.id
+    assert got[0]["meeting"]["status"] == got[3]["meeting"]["status"] == "AGREED"
+    # One execution for the expert's three subscriptions, one for the user's.
+    assert after["no"] - before["no"] == 2
+    assert after["yes"] - before["yes"] == 2
