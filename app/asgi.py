@@ -2,7 +2,7 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,7 +16,7 @@ from app.calendar import calendar_feed
 from app.guards import BodySizeLimit
 from app.health import Readiness
 from app.metrics import metrics_endpoint
-from app.shutdown import on_signals
+from app.shutdown import STEP_TIMEOUT_SECONDS, Outcome, bounded, on_signals
 from app.view import MeetingsGraphQL
 from core import db
 from core.observability import RequestIdMiddleware, configure_logging
@@ -25,6 +25,12 @@ from subscriptions.bus import bus_for, use_bus
 from subscriptions.relay import Relay, use_relay
 from workers.conferencing.relay import HandOff
 from workers.embedded import run_embedded
+
+
+async def _step(step: Awaitable[object], what: str,
+                timeout: float = STEP_TIMEOUT_SECONDS) -> None:  # noqa: ASYNC109
+    if not await bounded(step, what, timeout):
+        Outcome.steps_abandoned += 1
 
 
 def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
@@ -55,24 +61,31 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         stop_worker = asyncio.Event()
         worker = (asyncio.create_task(run_embedded(stop_worker), name="embedded-worker")
                   if settings.redis_url is None else None)
-        undo_signals = on_signals(graphql.websockets)
+        async def drain() -> None:
+            # What committed before the signal reaches the subscribers still connected.
+            await relay.deliver_pending()
+            await live_bus.drained(timeout=2.0)
+
+        undo_signals = on_signals(graphql.websockets,
+                                  grace_seconds=settings.graceful_shutdown_seconds,
+                                  drain=drain, deadlines=graphql.deadlines)
         try:
             yield
         finally:
             undo_signals()
-            await graphql.websockets.close_all()
-            await readiness.close()
+            # Each step bounded: the process ends even with Redis or PostgreSQL gone.
+            await _step(graphql.websockets.close_all(), "close the WebSockets", timeout=11)
+            await _step(readiness.close(), "close the readiness probe")
             stop_worker.set()
             if worker is not None:
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                    await asyncio.wait_for(worker, timeout=10)
-            await hand_off.stop()
-            await relay.stop()
-            await live_bus.stop()
+                await _step(worker, "stop the embedded worker", timeout=10)
+            await _step(hand_off.stop(), "stop the conference hand-off")
+            await _step(relay.stop(), "stop the relay")
+            await _step(live_bus.stop(), "stop the bus")
             use_relay(None)
-            await ratelimit.close_all()
+            await _step(ratelimit.close_all(), "close the rate limiter")
             if manage_db:
-                await db.close_db()
+                await _step(db.close_db(), "close the database pool")
 
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")

@@ -128,6 +128,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
                 log_config=None, timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
                 ws=UVICORN_WS)
+    from app.shutdown import Outcome
+
+    # Non-zero when the shutdown had to cut requests at the grace (answered 503) or abandon
+    # a step: a deployment sees that this stop was not clean.
+    sys.exit(Outcome.exit_status())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,13 @@
-"""Graceful shutdown of the GraphQL WebSockets.
+"""Graceful shutdown: drain, close the WebSockets, and always end.
+
+Every step is bounded (`bounded`): a step that overruns — a task that ignores its
+cancellation, a driver stuck on a dead server — is abandoned and the shutdown goes on. On
+the first signal a watchdog thread starts: if the process is still alive at the grace plus
+`WATCHDOG_MARGIN_SECONDS`, it exits at once with status 70, whatever the event loop is doing.
+In-flight requests still running at the grace (minus a second) are answered 503 JSON
+(SERVICE_UNAVAILABLE, see `Deadlines`) and the process exits non-zero (`meetings serve`).
+Before the sockets close, the relay publishes what has committed and the local fan-out
+queues drain (bounded), so events committed before the signal reach connected subscribers.
 
 On SIGTERM (or SIGINT) uvicorn stops accepting, lets in-flight HTTP requests finish (up to
 `--timeout-graceful-shutdown`), then runs the lifespan shutdown. Left alone it would fail
@@ -13,9 +22,11 @@ still open (another server, or no signal) the same way before the bus stops.
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
@@ -25,7 +36,85 @@ log = logging.getLogger("meetings.shutdown")
 
 GOING_AWAY = 1001
 CLOSE_TIMEOUT_SECONDS = 5.0
+STEP_TIMEOUT_SECONDS = 3.0
+WATCHDOG_MARGIN_SECONDS = 8.0
+WATCHDOG_EXIT_STATUS = 70
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def bounded(step: Awaitable[object], what: str,
+                  timeout: float = STEP_TIMEOUT_SECONDS) -> bool:  # noqa: ASYNC109
+    """Awaits one shutdown step for at most `timeout`; True when it ended in time. A step
+    that overruns (or fails) is logged and abandoned: the shutdown goes on."""
+    task = asyncio.ensure_future(step)
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+        return True
+    except TimeoutError:
+        task.cancel()
+        log.warning("shutdown step %r did not end within %.1fs: abandoned", what, timeout)
+    except Exception as exc:  # noqa: BLE001 - a failing step must not stop the shutdown
+        log.warning("shutdown step %r failed: %r", what, exc)
+    return False
+
+
+class Outcome:
+    """What the shutdown saw: `meetings serve` exits non-zero when requests were cut at the
+    grace (their clients got 503) or a step had to be abandoned."""
+
+    requests_cut = 0
+    steps_abandoned = 0
+
+    @classmethod
+    def exit_status(cls) -> int:
+        return 3 if cls.requests_cut or cls.steps_abandoned else 0
+
+
+class Deadlines:
+    """The running requests' deadlines (their `asyncio.timeout`s): on shutdown they move to
+    the grace minus a second, so that a request still running then is answered 503 JSON by
+    the app, not cut by the server."""
+
+    def __init__(self) -> None:
+        self.timeouts: set[asyncio.Timeout] = set()
+        self.cut_at: float | None = None  # loop time, once shutting down
+
+    @contextlib.asynccontextmanager
+    async def of_request(self, seconds: float) -> Any:
+        loop = asyncio.get_running_loop()
+        when = loop.time() + seconds
+        if self.cut_at is not None:
+            when = min(when, self.cut_at)
+        async with asyncio.timeout_at(when) as timeout:
+            self.timeouts.add(timeout)
+            try:
+                yield timeout
+            finally:
+                self.timeouts.discard(timeout)
+
+    def shutting_down(self, grace_seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        self.cut_at = loop.time() + max(grace_seconds - 1.0, 0.5)
+        for timeout in list(self.timeouts):
+            when = timeout.when()
+            if when is None or when > self.cut_at:
+                timeout.reschedule(self.cut_at)
+
+
+def start_watchdog(grace_seconds: float) -> None:
+    """Ends the process at grace + margin whatever happens (once per process)."""
+    if getattr(start_watchdog, "started", False):
+        return
+    start_watchdog.started = True  # type: ignore[attr-defined]
+    deadline = grace_seconds + WATCHDOG_MARGIN_SECONDS
+
+    def watch() -> None:
+        time.sleep(deadline)
+        log.error("shutdown still running %.0fs after the signal: exiting now", deadline)
+        logging.shutdown()
+        os._exit(WATCHDOG_EXIT_STATUS)
+
+    threading.Thread(target=watch, name="shutdown-watchdog", daemon=True).start()
 
 
 class WebSockets:
@@ -70,10 +159,14 @@ async def _close(websocket: WebSocket) -> None:
             await websocket.close(code=GOING_AWAY, reason="server shutting down")
 
 
-def on_signals(websockets: WebSockets) -> Callable[[], None]:
-    """Wraps the current SIGTERM/SIGINT handlers (uvicorn's) so that the WebSockets are
-    closed with 1001 before the server starts its own shutdown. Returns the undo. Does
-    nothing off the main thread or when no Python handler is installed."""
+def on_signals(websockets: WebSockets, *, grace_seconds: float = 30.0,
+               drain: Callable[[], Awaitable[None]] | None = None,
+               deadlines: Deadlines | None = None) -> Callable[[], None]:
+    """Wraps the current SIGTERM/SIGINT handlers (uvicorn's) so that, on the first signal,
+    the watchdog starts, running requests get their shutdown deadline, `drain` runs
+    (bounded: the relay's last publish, the fan-out queues) and the WebSockets are closed
+    with 1001 — before the server starts its own shutdown. Returns the undo. Does nothing
+    off the main thread or when no Python handler is installed."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     loop = asyncio.get_running_loop()
@@ -91,6 +184,10 @@ def on_signals(websockets: WebSockets) -> Callable[[], None]:
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if websockets.closing or not websockets:
+            if not websockets.closing:
+                start_watchdog(grace_seconds)
+                if deadlines is not None:
+                    loop.call_soon_threadsafe(deadlines.shutting_down, grace_seconds)
             websockets.closing = True
             hand_on(signum, frame)
             return
@@ -98,9 +195,17 @@ def on_signals(websockets: WebSockets) -> Callable[[], None]:
         def closed(_: object) -> None:
             hand_on(signum, None)
 
-        def start() -> None:
-            loop.create_task(websockets.close_all()).add_done_callback(closed)
+        async def drain_and_close() -> None:
+            if drain is not None:
+                await bounded(drain(), "drain the relay and the fan-out")
+            await websockets.close_all()
 
+        def start() -> None:
+            if deadlines is not None:
+                deadlines.shutting_down(grace_seconds)
+            loop.create_task(drain_and_close()).add_done_callback(closed)
+
+        start_watchdog(grace_seconds)
         websockets.closing = True
         loop.call_soon_threadsafe(start)
 

@@ -16,7 +16,6 @@
   they are masked (app/schema.py), and masked here if one escaped the extension.
 """
 
-import asyncio
 import json
 import logging
 import re
@@ -63,7 +62,7 @@ from app.response_status import (
     retry_after,
 )
 from app.schema import RETRY_AFTER_SECONDS, mask_unexpected, schema
-from app.shutdown import WebSockets
+from app.shutdown import Deadlines, Outcome, WebSockets
 from core.errors import ErrorCode, RequestErrorCode
 from core.settings import Settings
 from core.transient import is_transient
@@ -162,6 +161,7 @@ class MeetingsGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.websockets = WebSockets()  # closed with 1001 on shutdown (app/shutdown.py)
+        self.deadlines = Deadlines()  # cut to the grace on shutdown
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
@@ -319,17 +319,20 @@ class MeetingsGraphQL(GraphQL[Context, None]):
             result = ExecutionResult(data=None, errors=[refusal])
         else:
             try:
-                # Cancelled at the deadline: the mutation's transaction rolls back, so a
-                # request the client was told failed is never applied later.
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                # Cancelled at the deadline (or the shutdown's): the mutation's transaction
+                # rolls back, so a request the client was told failed is never applied.
+                async with self.deadlines.of_request(self.settings.request_timeout_seconds):
                     result = await super().execute_single(request, request_adapter,
                                                           sub_response, context, root_value,
                                                           request_data)
             except TimeoutError:
-                log.warning("request timed out after %.1fs",
-                            self.settings.request_timeout_seconds)
-                result = ExecutionResult(data=None, errors=[_unavailable(
-                    "The request timed out; nothing was applied. Retry.")])
+                if self.deadlines.cut_at is not None:
+                    Outcome.requests_cut += 1
+                    message = "The server is shutting down; nothing was applied. Retry."
+                else:
+                    message = "The request timed out; nothing was applied. Retry."
+                log.warning("request ended at its deadline: %s", message)
+                result = ExecutionResult(data=None, errors=[_unavailable(message)])
         if result.errors:
             result.errors = mask_unexpected(result.errors)
             self._log_errors(request_data, result)

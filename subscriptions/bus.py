@@ -36,6 +36,11 @@ class Bus(Protocol):
     def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[
         AsyncIterator[dict[str, Any]]]: ...
 
+    async def drained(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Waits (up to `timeout`) until the local subscribers have taken every queued
+        event; True when they have."""
+        ...
+
 
 LOST = "lost"  # set on the next event a subscriber receives after its queue overflowed
 
@@ -80,6 +85,17 @@ class _LocalFanout:
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self.queues.values())
 
+    def queued(self) -> int:
+        return sum(q.qsize() for subscribers in self.queues.values() for q in subscribers)
+
+    async def drained(self, timeout: float) -> bool:  # noqa: ASYNC109
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.queued():
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
 
 async def _drain(queue: asyncio.Queue[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     while True:
@@ -102,6 +118,9 @@ class InProcessBus:
 
     async def wait_ready(self) -> None:
         return None
+
+    async def drained(self, timeout: float) -> bool:  # noqa: ASYNC109
+        return await self.fanout.drained(timeout)
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         self.fanout.deliver(channel, event)
@@ -135,18 +154,26 @@ class RedisBus:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="redis-bus")
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109
+        """Bounded: redis-py's asyncio client can swallow a cancellation that lands at the
+        wrong moment, so a listener that does not end is abandoned, and its connection
+        closed under it."""
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
-        await self.client.aclose()
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=timeout)
+            if not self._task.done():
+                log.warning("redis pub/sub listener ignored its cancellation: abandoned")
+        for closing in (self._pubsub, self.client):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(closing.aclose(), timeout=timeout)
 
     async def wait_ready(self) -> None:
         await self.connected.wait()
+
+    async def drained(self, timeout: float) -> bool:  # noqa: ASYNC109
+        return await self.fanout.drained(timeout)
 
     async def publish(self, channel: str, event: dict[str, Any]) -> None:
         await self.client.publish(channel, orjson.dumps(event))
