@@ -57,6 +57,14 @@ class _AcquireTimeout:
         return getattr(self._pool, name)
 
 
+async def _keep_session(_connection: Any) -> None:
+    """asyncpg's reset on release, minus its query. asyncpg still rolls back a transaction
+    left open before calling this; its default then sends `SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL` — one more round trip at the end of every request,
+    for session state this application never creates (no session SET, LISTEN, advisory
+    lock or cursor outside a transaction: timeouts are startup settings or SET LOCAL)."""
+
+
 async def _bound_postgres(statement_timeout_ms: int, acquire_timeout_seconds: float) -> None:
     from tortoise import connections
 
@@ -70,6 +78,7 @@ async def _bound_postgres(statement_timeout_ms: int, acquire_timeout_seconds: fl
     create_pool = client.create_pool
 
     async def bounded_pool(**kwargs: Any) -> Any:
+        kwargs.setdefault("reset", _keep_session)
         pool = await create_pool(**kwargs)
         return _AcquireTimeout(pool, acquire_timeout_seconds) if acquire_timeout_seconds \
             else pool

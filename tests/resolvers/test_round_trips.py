@@ -19,7 +19,7 @@ pytestmark = pytest.mark.pg
 
 # Round trips of one whole request (authentication excluded: a token seen in the last
 # minute is not looked up again).
-BUDGETS = {"confirmMeeting": 16, "declineMeeting": 18, "requestMeeting": 23}
+BUDGETS = {"confirmMeeting": 15, "declineMeeting": 17, "requestMeeting": 22}
 
 
 _inside: ContextVar[bool] = ContextVar("inside_spied_call", default=False)
