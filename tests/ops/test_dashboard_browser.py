@@ -1,7 +1,8 @@
 """examples/dashboard in Debian's headless Chromium: the Playwright suite
 (examples/dashboard/tests/dashboard.spec.ts) drives the expert and the user side by side
-against a real API on the embedded default (a fresh SQLite file seeded by `meetings demo`),
-and checks that a production API offers no demo sign-in. Screenshots go to docs/img/ with
+against a real API on the embedded default (a fresh SQLite file seeded by `meetings demo`,
+running only the build's trusted documents), and checks that a production API offers no
+demo sign-in. Screenshots go to docs/img/ with
 MEETINGS_SCREENSHOT=1 (else to a temporary directory, so a run leaves the tree clean).
 
 It runs in the SQLite pass only: the dashboard targets the embedded default, and the
@@ -13,8 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import httpx
 import pytest
 
+from app.auth import make_token
+from app.seed import DEMO_USER
+from core.settings import get_settings
 from tests.conftest import BACKEND
 from tests.live import free_port, server
 from tests.ops.node import NPM, npm_ci
@@ -61,8 +66,19 @@ def test_dashboard_in_chromium(tmp_path: Path) -> None:
              else Path(tempfile.mkdtemp(prefix="dashboard-shots-")))
     production = {"ENVIRONMENT": "production",
                   "JWT_SECRET": "a-production-secret-for-the-dashboard-test"}
-    with server(database, settings={"ENVIRONMENT": "development"}) as dev_api, \
+    # Only the build's own operations run (TRUSTED_DOCUMENTS_ONLY): the dashboard sends hashes
+    # over HTTP and manifest texts over the WebSocket, and nothing else.
+    trusted = {"ENVIRONMENT": "development",
+               "TRUSTED_DOCUMENTS": str(DASHBOARD / "src" / "gql" / "persisted-documents.json"),
+               "TRUSTED_DOCUMENTS_ONLY": "true"}
+    with server(database, settings=trusted) as dev_api, \
             server(production_db, settings=production) as prod_api:
+        # The mode is on: a text that is not one of the build's documents does not run.
+        token = make_token(get_settings(), DEMO_USER[0], name=DEMO_USER[1])
+        refused = httpx.post(f"http://{dev_api}/graphql", json={"query": "{ viewer { isAdmin } }"},
+                             headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert refused.status_code == 400, refused.text
+        assert "TRUSTED_DOCUMENT_REQUIRED" in refused.text
         run_env = {**os.environ, "DEV_API": f"http://{dev_api}", "PROD_API": f"http://{prod_api}",
                    "DASHBOARD_PORT": str(free_port()), "DASHBOARD_PROD_PORT": str(free_port()),
                    "SCREENSHOT_DIR": str(shots), "CHROMIUM": str(CHROMIUM),

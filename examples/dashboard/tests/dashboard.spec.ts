@@ -1,6 +1,8 @@
 // The dashboard in a real browser, the expert and the user side by side (two contexts),
 // against a real API on the embedded default seeded with `meetings demo`. Every live change
 // below arrives through the subscriptions: no page is reloaded after sign-in.
+import { readFileSync } from "node:fs";
+
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
 
@@ -9,6 +11,27 @@ const PROD = `http://127.0.0.1:${process.env.DASHBOARD_PROD_PORT ?? 5177}`;
 const SHOTS = process.env.SCREENSHOT_DIR;
 
 test.describe.configure({ mode: "serial" });
+
+// The development API of this suite runs with TRUSTED_DOCUMENTS_ONLY: every operation, the
+// test's own look-ups included, is one of the build's trusted documents.
+const MANIFEST: Record<string, string> = JSON.parse(
+  readFileSync(new URL("../src/gql/persisted-documents.json", import.meta.url), "utf8"));
+
+/** Runs one of the dashboard's own operations by its documentId, with the page's token. */
+async function trusted(page: Page, name: string, variables: object = {}): Promise<any> {
+  const entry = Object.entries(MANIFEST)
+    .find(([, text]) => new RegExp(`\\b(query|mutation) ${name}\\b`).test(text));
+  if (!entry) throw new Error(`${name} is not in the manifest`);
+  return page.evaluate(async ({ documentId, variables }) => {
+    const response = await fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json",
+                 authorization: `Bearer ${sessionStorage.getItem("meetings.token")}` },
+      body: JSON.stringify({ documentId, variables }),
+    });
+    return (await response.json()).data;
+  }, { documentId: entry[0], variables });
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   if (SHOTS) await page.screenshot({ path: `${SHOTS}/dashboard-${name}.png` });
@@ -84,6 +107,21 @@ async function submitUntilClosed(dialog: Locator, button: string | RegExp): Prom
     await dialog.page().waitForTimeout(300); // the re-read of the meeting
   }
   await expect(dialog).toHaveCount(0);
+}
+
+/** Clicks a dialog's submit button until the API refuses with the error `expected` shows
+ * (re-clicking after a STALE_VERSION race, as above). */
+async function submitExpecting(dialog: Locator, button: string, expected: Locator): Promise<void> {
+  const stale = dialog.locator("[data-code=STALE_VERSION]");
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    await dialog.getByRole("button", { name: button }).click(); // clears the last errors
+    await expect.poll(async () => (await expected.count()) > 0 || (await stale.count()) > 0)
+      .toBe(true);
+    if (await expected.count()) return;
+    await expect(dialog.getByRole("button", { name: button })).toBeEnabled();
+    await dialog.page().waitForTimeout(300); // the re-read of the meeting
+  }
+  await expect(expected).toBeVisible();
 }
 
 let expert: Page;
@@ -201,13 +239,9 @@ test("a late cancellation asks for the confirmation form", async () => {
   const late = dialog.getByTestId("late-cancellation");
   await expect(late).toBeVisible();
   await dialog.getByLabel("Schedule conflict").check();
-  const refused = dialog.locator("[data-code=LATE_CANCELLATION_NOT_ACKNOWLEDGED]");
-  for (let attempt = 0; attempt < 3 && !(await refused.count()); attempt += 1) {
-    await dialog.getByRole("button", { name: "Cancel meeting" }).click(); // not acknowledged
-    await expect(dialog.getByRole("alert").first()).toBeVisible(); // refused, or STALE_VERSION
-    await expect(dialog.getByRole("button", { name: "Cancel meeting" })).toBeEnabled();
-  }
-  await expect(refused).toBeVisible();
+  // Not acknowledged: refused, the message beside the checkbox.
+  await submitExpecting(dialog, "Cancel meeting",
+                        late.locator("[data-code=LATE_CANCELLATION_NOT_ACKNOWLEDGED]"));
   await expect(user.getByTestId("status")).toHaveAttribute("data-status", "AGREED");
   await shot(user, "late-cancel-dialog");
   await accessible(user, "cancel dialog");
@@ -276,27 +310,27 @@ test("chat: a message and a proposal arrive live; the user answers the proposal"
 test("the user proposes another date and withdraws it", async () => {
   await expect(expert.getByTestId("meeting-details")).toHaveAttribute("data-meeting-id", proposed);
   // A free slot of the expert's, as the API computes it, written as the user's wall time.
-  const wall = await user.evaluate(async () => {
-    const token = sessionStorage.getItem("meetings.token");
-    const call = async (query: string, variables: object = {}) => (await (await fetch("/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    })).json()).data;
-    const { experts } = await call("{ experts { id } }");
-    const from = new Date(Date.now() + 2 * 86400000);
-    const { expertFreeSlots } = await call(
-      "query($e: ID!, $f: DateTime!, $t: DateTime!) { expertFreeSlots(expertId: $e, from: $f, to: $t, lengthMinutes: 60) { startsAt } }",
-      { e: experts[0].id, f: from.toISOString(), t: new Date(from.getTime() + 3 * 86400000).toISOString() });
+  const { experts } = await trusted(user, "Experts");
+  const from = new Date(Date.now() + 2 * 86400000);
+  const { expertFreeSlots } = await trusted(user, "FreeSlots", {
+    expertId: experts[0].id, from: from.toISOString(),
+    to: new Date(from.getTime() + 3 * 86400000).toISOString(), lengthMinutes: 60 });
+  const wall = (instant: number) => {
     const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
       timeZone: "America/New_York", hourCycle: "h23", year: "numeric", month: "2-digit",
       day: "2-digit", hour: "2-digit", minute: "2-digit" })
-      .formatToParts(new Date(expertFreeSlots[0].startsAt)).map((p) => [p.type, p.value]));
+      .formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
     return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-  });
+  };
+  const slot = Date.parse(expertFreeSlots[0].startsAt);
   await user.getByRole("button", { name: "Propose new date" }).click();
   const dialog = user.getByTestId("reschedule-dialog");
-  await dialog.getByLabel(/New date and time/).fill(wall);
+  // 11 hours before a slot of 08:00–18:00 UTC is outside the expert's free time: refused,
+  // and the message stands next to the date.
+  await dialog.getByLabel(/New date and time/).fill(wall(slot - 11 * 3600000));
+  await submitExpecting(dialog, "Propose new date",
+                        dialog.locator("#new-date-error[data-code=OUTSIDE_AVAILABILITY]"));
+  await dialog.getByLabel(/New date and time/).fill(wall(slot));
   await submitUntilClosed(dialog, "Propose new date");
   for (const page of [expert, user]) {
     await expect(page.getByTestId("alternative-date")).toContainText("New date proposed by the user");
@@ -315,15 +349,8 @@ test("the user proposes another date and withdraws it", async () => {
 test("notifications: listed, counted live, marked read", async () => {
   // The system keeps sending notifications (reminders), so the count is compared with the
   // API's own, asked with the page's token.
-  const serverUnread = () => user.evaluate(async () => {
-    const response = await fetch("/graphql", {
-      method: "POST",
-      headers: { "content-type": "application/json",
-                 authorization: `Bearer ${sessionStorage.getItem("meetings.token")}` },
-      body: JSON.stringify({ query: "{ notifications { unreadCount } }" }),
-    });
-    return (await response.json()).data.notifications.unreadCount as number;
-  });
+  const serverUnread = async () =>
+    (await trusted(user, "Notifications")).notifications.unreadCount as number;
   const shown = async () => Number(await user.getByTestId("unread-count").textContent());
   await nav(user, /Notifications/).click();
   const total = user.getByTestId("unread-total");

@@ -8,7 +8,7 @@ export function Dialog(props: { title: string; onClose: () => void; children: Re
   const titleId = useId();
   // The latest onClose, without reopening the dialog whenever the parent re-renders.
   const onClose = useRef(props.onClose);
-  onClose.current = props.onClose;
+  useEffect(() => { onClose.current = props.onClose; });
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
