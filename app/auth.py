@@ -15,6 +15,7 @@ from typing import Any
 import jwt
 from tortoise.exceptions import IntegrityError
 
+from core import clock
 from core.settings import Settings
 from models.accounts import Account
 
@@ -170,7 +171,7 @@ async def account_for(claims: Claims) -> Account:
         try:
             account = await Account.create(key=claims.sub, display_name=claims.name,
                                            email=claims.email, timezone=tz or "UTC",
-                                           is_admin=claims.is_admin)
+                                           is_admin=claims.is_admin, created_at=clock.now())
         except IntegrityError:  # two first requests at once: the other one created it
             account = await Account.get(key=claims.sub)
         return account

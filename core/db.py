@@ -105,6 +105,19 @@ async def migrate(database_url: str) -> None:
     await run_migrations(config=tortoise_config(database_url))
 
 
+async def model_changes() -> list[Any]:
+    """Migrations the models need beyond those on disk (Tortoise's autodetector), as writers
+    not yet written: empty when the migrations match the models."""
+    from tortoise.context import TortoiseContext
+    from tortoise.migrations.autodetector import MigrationAutodetector
+
+    config = tortoise_config("sqlite://:memory:")
+    async with TortoiseContext() as context:
+        await context.init(config=config)
+        assert context.apps is not None
+        return await MigrationAutodetector(context.apps, config["apps"]).changes()
+
+
 async def close_db() -> None:
     await Tortoise.close_connections()
 

@@ -14,7 +14,7 @@ class Account(Model):
     # Balances live beside the ledger and change in the same transaction as its entries.
     credits_available = fields.IntField(default=0)
     credits_blocked = fields.IntField(default=0)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField()
 
     class Meta:
         table = "account"
@@ -61,7 +61,7 @@ class ExpertService(Model):
     skills: fields.ManyToManyRelation[Skill] = fields.ManyToManyField(
         "models.Skill", related_name="services", through="expert_service_skill"
     )
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField()
 
     expert_id: int
 

@@ -16,7 +16,7 @@ class Conversation(Model):
         "models.Account", related_name=False
     )
     last_message_at = fields.DatetimeField(null=True)  # the creation time until a message
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField()
 
     account_low_id: int
     account_high_id: int

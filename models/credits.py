@@ -3,6 +3,7 @@ and appends the matching entry, inside the caller's transaction."""
 
 from tortoise.expressions import F
 
+from core import clock
 from core.errors import ErrorCode
 from models.accounts import Account
 from models.enums import CreditEntryKind
@@ -31,6 +32,7 @@ async def grant(account_id: int, amount: int, reference: str) -> bool:
         available_delta=amount,
         blocked_delta=0,
         reference=reference,
+        created_at=clock.now(),
     )
     return True
 
@@ -51,6 +53,7 @@ async def block(user_id: int, amount: int, meeting_id: int) -> None:
         available_delta=-amount,
         blocked_delta=amount,
         meeting_id=meeting_id,
+        created_at=clock.now(),
     )
 
 
@@ -73,12 +76,14 @@ async def return_blocked(user_id: int, amount: int, meeting_id: int) -> None:
         available_delta=amount,
         blocked_delta=-amount,
         meeting_id=meeting_id,
+        created_at=clock.now(),
     )
 
 
 async def capture(user_id: int, expert_id: int, amount: int, meeting_id: int) -> None:
     await _take_blocked(user_id, amount)
     await Account.filter(id=expert_id).update(credits_available=F("credits_available") + amount)
+    now = clock.now()
     await CreditEntry.bulk_create(
         [
             CreditEntry(
@@ -87,6 +92,7 @@ async def capture(user_id: int, expert_id: int, amount: int, meeting_id: int) ->
                 available_delta=0,
                 blocked_delta=-amount,
                 meeting_id=meeting_id,
+                created_at=now,
             ),
             CreditEntry(
                 account_id=expert_id,
@@ -94,6 +100,7 @@ async def capture(user_id: int, expert_id: int, amount: int, meeting_id: int) ->
                 available_delta=amount,
                 blocked_delta=0,
                 meeting_id=meeting_id,
+                created_at=now,
             ),
         ]
     )

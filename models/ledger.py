@@ -19,7 +19,7 @@ class CreditEntry(Model):
     )
     # Set on GRANT entries only; unique, so a repeated grant cannot credit twice.
     reference = fields.CharField(max_length=255, null=True, unique=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField()
 
     account_id: int
     meeting_id: int | None

@@ -2,8 +2,10 @@
 
 Each `Rule` is one row of the SPEC's table: who may act, in which state, and everything that
 follows (new status, approvals, alternative date, credit movement, timeline events with their
-labels, the notification, the conference job and the reminder plan). Resolvers and workers
-look a rule up with `decide` and apply exactly what it says. Pure: no I/O, no clock.
+labels, the notification and who gets it, the conference job and the reminder plan).
+Participant actions (A1–A10′) and the system's own (S1–S6) are rows alike: resolvers look a
+rule up with `decide` or `system_rule`, and `resolvers/effects.apply_rule` applies exactly what
+it says. Pure: no I/O, no clock.
 """
 
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import ErrorCode
 from models.enums import (
+    ConferenceStatus,
     CreditPaymentStatus,
     MeetingAction,
     MeetingStatus,
@@ -42,6 +45,21 @@ class Creation(StrEnum):
 class SystemAction(StrEnum):
     COMPLETE = "COMPLETE"  # S1
     EXPIRE = "EXPIRE"  # S2
+    SEND_REMINDER = "SEND_REMINDER"  # S3
+    SEND_LINK = "SEND_LINK"  # S4
+    CREATE_CONFERENCE = "CREATE_CONFERENCE"  # S5
+    MOVE_CONFERENCE = "MOVE_CONFERENCE"  # S5, an agreed meeting's date changed
+    FAIL_CONFERENCE = "FAIL_CONFERENCE"  # S5, the provider refused for good
+    DELETE_CONFERENCE = "DELETE_CONFERENCE"  # S6
+
+
+class Recipients(StrEnum):
+    """Who gets a rule's notification."""
+
+    OTHER = "OTHER"  # the acting party's counterpart
+    BOTH = "BOTH"
+    USER = "USER"
+    EXPERT = "EXPERT"
 
 
 class Alternative(StrEnum):
@@ -78,6 +96,7 @@ class State:
     approved_by_expert: bool
     alt_proposed_by: Party | None
     credit_status: CreditPaymentStatus
+    conference: ConferenceStatus | None = None
 
 
 def state_of(meeting: "Meeting") -> State:
@@ -87,6 +106,7 @@ def state_of(meeting: "Meeting") -> State:
         approved_by_expert=meeting.approved_by_expert,
         alt_proposed_by=meeting.alt_proposed_by,
         credit_status=meeting.credit_status,
+        conference=meeting.conference_status,
     )
 
 
@@ -108,7 +128,8 @@ class Rule:
     alternative: Alternative = Alternative.KEEP
     credits: CreditMove | None = None
     events: tuple[Event, ...] = ()
-    notify: NotificationKind | None = None  # sent to the other party (both, for the system)
+    notify: NotificationKind | None = None
+    recipients: Recipients = Recipients.OTHER
     reason: ReasonKind | None = None
     reason_required: bool = False
     late_acknowledgement: bool = False
@@ -116,7 +137,8 @@ class Rule:
     date_in_availability: bool = False
     refused_while_other_alternative: bool = False
     warn_conflicts: bool = False
-    conference: ConferenceJob | None = None
+    conference: ConferenceJob | None = None  # the job handed to the provider (S5, S6)
+    conference_status: ConferenceStatus | None = None  # what the provider's answer makes it
     reminders: ReminderPlan | None = None
 
 
@@ -185,6 +207,22 @@ def _user_may_counter(s: State) -> bool:
     )
 
 
+def _conference_wanted(s: State) -> bool:
+    """Agreed, and neither given up on (a new agreement or date sets it PENDING again) nor
+    cancelled."""
+    return s.status is AGREED and s.conference not in (ConferenceStatus.CANCELLED,
+                                                       ConferenceStatus.FAILED)
+
+
+def _conference_open(s: State) -> bool:
+    return s.status is AGREED and s.conference in (ConferenceStatus.PENDING,
+                                                   ConferenceStatus.CREATED)
+
+
+def _conference_cancelled(s: State) -> bool:
+    return s.conference is ConferenceStatus.CANCELLED
+
+
 def _alt_by(party: Party) -> Callable[[State], bool]:
     return lambda s: s.alt_proposed_by is party
 
@@ -205,6 +243,7 @@ _AGREED_ENDS = {
 }
 U, E = Party.USER, Party.EXPERT
 A = MeetingAction
+S = SystemAction
 
 RULES: tuple[Rule, ...] = (
     Rule("A1", Creation.REQUEST, U, lambda s: True, status=AWAITING, approved_by_user=True,
@@ -271,12 +310,28 @@ RULES: tuple[Rule, ...] = (
          events=(ev(K.ALTERNATIVE_DATE_CANCELLED_BY_EXPERT),)),
     Rule("A10′", A.CANCEL_ALTERNATIVE_DATE, U, _alt_by(U), alternative=Alternative.DROP,
          events=(ev(K.ALTERNATIVE_DATE_CANCELLED_BY_USER),)),
-    Rule("S1", SystemAction.COMPLETE, None, _agreed, status=MeetingStatus.COMPLETED,
+    Rule("S1", S.COMPLETE, None, _agreed, status=MeetingStatus.COMPLETED,
          credits=CreditMove.CAPTURE, alternative=Alternative.DROP,
          reminders=ReminderPlan.DROP, events=(ev(K.COMPLETED),)),
-    Rule("S2", SystemAction.EXPIRE, None, lambda s: s.status is AWAITING,
+    Rule("S2", S.EXPIRE, None, lambda s: s.status is AWAITING,
          status=MeetingStatus.EXPIRED, credits=CreditMove.RETURN, alternative=Alternative.DROP,
-         events=(ev(K.EXPIRED),), notify=N.MEETING_EXPIRED),
+         events=(ev(K.EXPIRED),), notify=N.MEETING_EXPIRED, recipients=Recipients.BOTH),
+    # When S3 and S4 fall due, and that the link waits for the conference, is the reminder
+    # sweep's (workers/reminders.py); what sending one records is here.
+    Rule("S3", S.SEND_REMINDER, None, _agreed, events=(ev(K.REMINDER_SENT),),
+         notify=N.MEETING_REMINDER, recipients=Recipients.USER),
+    Rule("S4", S.SEND_LINK, None, _agreed, events=(ev(K.LINK_SENT),),
+         notify=N.MEETING_LINK, recipients=Recipients.EXPERT),
+    # The provider's answer to a conference job (workers/conferencing/jobs.py).
+    Rule("S5", S.CREATE_CONFERENCE, None, _conference_wanted,
+         conference_status=ConferenceStatus.CREATED, events=(ev(K.CONFERENCE_CREATED),)),
+    Rule("S5", S.MOVE_CONFERENCE, None, _conference_wanted,
+         conference_status=ConferenceStatus.CREATED),
+    Rule("S5", S.FAIL_CONFERENCE, None, _conference_open,
+         conference_status=ConferenceStatus.FAILED, events=(ev(K.CONFERENCE_FAILED),),
+         notify=N.CONFERENCE_FAILED, recipients=Recipients.BOTH),
+    Rule("S6", S.DELETE_CONFERENCE, None, _conference_cancelled,
+         events=(ev(K.CONFERENCE_CANCELLED),)),
 )
 
 _BY_ACTION: dict[tuple[object, Party | None], tuple[Rule, ...]] = {}
@@ -291,6 +346,23 @@ def creation_rule(action: Creation) -> Rule:
 
 def system_rule(action: SystemAction) -> Rule:
     return _BY_ACTION[(action, None)][0]
+
+
+def system_applies(action: SystemAction, state: State) -> bool:
+    """Whether the system action may be recorded now (its row's guard)."""
+    return system_rule(action).when(state)
+
+
+def recipients(rule: Rule, party: Party | None) -> tuple[Party, ...]:
+    """The parties told of a rule's change (none when it notifies nobody)."""
+    if rule.notify is None:
+        return ()
+    if rule.recipients is Recipients.OTHER:
+        assert party is not None, f"{rule.code} names no acting party"
+        return (party.other,)
+    if rule.recipients is Recipients.BOTH:
+        return (U, E)
+    return (U,) if rule.recipients is Recipients.USER else (E,)
 
 
 def _other_alternative_pending(rule: Rule, state: State) -> bool:

@@ -69,8 +69,8 @@ class Meeting(Model):
     conference_join_url = fields.CharField(max_length=1024, null=True)
     conference_external_id = fields.CharField(max_length=255, null=True)
     version = fields.IntField(default=1)
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
 
     user_id: int
     expert_id: int

@@ -32,7 +32,7 @@ async def grant_credits(admin: Account, account_id: int | None, amount: int,
     return await Account.get(id=account_id)
 
 
-async def mark_read(account: Account, ids: Sequence[int | None] | None) -> int:
+async def mark_read(account: Account, ids: Sequence[int | None] | None) -> None:
     query = Notification.filter(recipient_id=account.id, read_at__isnull=True)
     if ids is not None:
         wanted = [i for i in ids if i is not None]
@@ -42,5 +42,3 @@ async def mark_read(account: Account, ids: Sequence[int | None] | None) -> int:
                 raise DomainError(ErrorCode.NOT_FOUND, "Notification not found.", f"ids[{i}]")
         query = query.filter(id__in=wanted)
     await query.update(read_at=clock.now())
-    return await Notification.filter(recipient_id=account.id, read_at__isnull=True).count()
-

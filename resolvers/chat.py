@@ -25,8 +25,9 @@ async def conversation_between(a: int, b: int) -> Conversation:
         async with in_transaction():  # a savepoint: a lost race must not abort the caller
             # Starts as "active now", so that conversations sort by latest message and
             # a new one without messages still has a place in the list.
+            now = clock.now()
             return await Conversation.create(account_low_id=low, account_high_id=high,
-                                             last_message_at=clock.now())
+                                             last_message_at=now, created_at=now)
     except IntegrityError:
         return await Conversation.get(account_low_id=low, account_high_id=high)
 

@@ -1,11 +1,14 @@
 """Applying one lifecycle rule to a locked meeting: state, credits, timeline, notifications,
 reminder plan, conference job and live event, all in the caller's transaction.
 
-Participant actions, creations and system actions (S1, S2) all come through `apply_rule`, so
-a rule's effects are written in exactly one place.
+Participant actions, creations and system actions (S1–S6) all come through `apply_rule`,
+and every change to a meeting is written by `record_change`, so a rule's effects are written
+in exactly one place.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from core import clock
 from core.settings import get_settings
@@ -19,11 +22,45 @@ from models.enums import (
     Party,
     ReminderKind,
 )
-from models.lifecycle import Alternative, ConferenceJob, ReminderPlan, Rule, State, state_of
+from models.lifecycle import Alternative, ConferenceJob, Event, ReminderPlan, Rule, State, state_of
 from models.meetings import Meeting, Reason, Reminder, TimelineEvent
 from models.outbox import OutboxEntry
 from models.texts import render
 from resolvers.outbox import entry, meeting_change, record_all, stored_notification
+
+
+def columns(meeting: Meeting) -> dict[str, Any]:
+    """The meeting's column values, to tell afterwards which ones a change touched."""
+    return {name: getattr(meeting, name) for name in meeting._meta.fields_db_projection}
+
+
+async def record_change(
+    meeting: Meeting,
+    before: Mapping[str, Any],
+    events: Sequence[Event],
+    *,
+    actor: Party | None,
+    starts_at: datetime | None,
+    reason: Reason | None = None,
+    note: str | None = None,
+    outbox: Sequence[OutboxEntry] = (),
+) -> list[TimelineEvent]:
+    """Records one change of a meeting: version + 1, only the columns that changed since
+    `before` are written, the timeline events, and the live event (after the other outbox
+    rows, in one insert)."""
+    now = clock.now()
+    meeting.version += 1
+    meeting.updated_at = now
+    await meeting.save(update_fields=[name for name, value in before.items()
+                                      if getattr(meeting, name) != value])
+    # One insert per event (at most two): the live event needs their ids.
+    created = [
+        await TimelineEvent.create(meeting_id=meeting.id, kind=e.kind, label=e.label, at=now,
+                                   actor=actor, starts_at=starts_at, reason=reason, note=note)
+        for e in events
+    ]
+    await record_all([*outbox, meeting_change(meeting, created[-1].id if created else None)])
+    return created
 
 
 async def _move_credits(meeting: Meeting, before: State, after: State) -> None:
@@ -81,8 +118,11 @@ async def _plan_reminders(meeting: Meeting, plan: ReminderPlan | None, was_agree
         ])
 
 
-def _conference(meeting: Meeting, job: ConferenceJob | None) -> list[OutboxEntry]:
+def _conference(meeting: Meeting, rule: Rule) -> list[OutboxEntry]:
     """Sets the conference status; returns the job for the outbox."""
+    if rule.conference_status is not None:
+        meeting.conference_status = rule.conference_status
+    job = rule.conference
     if job is None:
         return []
     if job is ConferenceJob.CREATE_OR_MOVE:
@@ -105,8 +145,15 @@ async def apply_rule(
     reason: Reason | None = None,
     note: str | None = None,
     late: bool = False,
+    assign: Mapping[str, Any] | None = None,
+    join_url: str | None = None,
 ) -> list[TimelineEvent]:
+    """`assign`: columns the system's own data sets (a conference's URL and id);
+    `join_url`: the link a notification carries (S4)."""
     now = clock.now()
+    before_columns = columns(meeting)
+    for name, value in (assign or {}).items():
+        setattr(meeting, name, value)
     before = state_of(meeting)
     move = lifecycle.credit_move(rule, late=late,
                                  late_policy=get_settings().user_late_cancellation)
@@ -124,37 +171,28 @@ async def apply_rule(
     elif rule.status is MeetingStatus.CANCELLED:
         meeting.cancellation_reason, meeting.cancellation_note = reason, note
     await _plan_reminders(meeting, rule.reminders, before.status is MeetingStatus.AGREED)
-    outbox = _conference(meeting, rule.conference)
-    meeting.version += 1
-    await meeting.save()
-
-    # One insert per event (at most two): the live event needs their ids.
-    events = [
-        await TimelineEvent.create(meeting_id=meeting.id, kind=e.kind, label=e.label, at=now,
-                                   actor=party, starts_at=event_date, reason=reason, note=note)
-        for e in rule.events
-    ]
-
-    if rule.notify is not None:
-        outbox += await _notify_parties(meeting, rule, party)
-    outbox.append(meeting_change(meeting, events[-1].id if events else None))
-    await record_all(outbox)  # one insert for the conference job and the live events
-    return events
+    outbox = _conference(meeting, rule)
+    outbox += await _notify_parties(meeting, rule, party, join_url)
+    return await record_change(meeting, before_columns, rule.events, actor=party,
+                               starts_at=event_date, reason=reason, note=note, outbox=outbox)
 
 
-async def _notify_parties(meeting: Meeting, rule: Rule,
-                          party: Party | None) -> list[OutboxEntry]:
-    assert rule.notify is not None
+async def _notify_parties(meeting: Meeting, rule: Rule, party: Party | None,
+                          join_url: str | None) -> list[OutboxEntry]:
+    recipients = lifecycle.recipients(rule, party)
+    if rule.notify is None or not recipients:
+        return []
     accounts = {a.id: a for a in await Account.filter(id__in=[meeting.user_id,
                                                                meeting.expert_id])}
-    user, expert = accounts[meeting.user_id], accounts[meeting.expert_id]
-    recipients = [(user, expert), (expert, user)] if party is None else (
-        [(expert, user)] if party is Party.USER else [(user, expert)])
-    when = meeting.alt_starts_at or meeting.starts_at
+    ids = {Party.USER: meeting.user_id, Party.EXPERT: meeting.expert_id}
+    # A participant's notice speaks of the date proposed, when there is one; the system's of
+    # the meeting's own date.
+    when = meeting.starts_at if party is None else meeting.alt_starts_at or meeting.starts_at
     live = []
-    for recipient, other in recipients:
+    for side in recipients:
+        recipient, other = accounts[ids[side]], accounts[ids[side.other]]
         title, body = render(rule.notify, other=other.display_name, when=when,
-                             timezone=recipient.timezone,
+                             timezone=recipient.timezone, join_url=join_url,
                              cancelled_by_expert=party is Party.EXPERT)
         _, event = await stored_notification(recipient.id, rule.notify, title, body,
                                              meeting.id)

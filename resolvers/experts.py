@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
+from core import clock
 from core.errors import ErrorCode
 from models import freetime
 from models.accounts import Account, ExpertProfile, ExpertService, Skill
@@ -77,7 +78,7 @@ async def create_service(account: Account, title: str, description: str | None,
         skills = await skills_named(skill_names)
         service = await ExpertService.create(expert_id=account.id, title=title.strip(),
                                              description=description, length_minutes=length,
-                                             price_credits=price)
+                                             price_credits=price, created_at=clock.now())
         await service.skills.add(*skills)
     return service
 

@@ -173,19 +173,21 @@ async def request_meeting(
                 "startsAt",
             )
         meeting = await _create(account.id, service.expert_id, service, skill, starts_at,
-                                service.length_minutes, service.price_credits, Party.USER)
+                                service.length_minutes, service.price_credits, Party.USER, now)
         await apply_rule(meeting, rule, Party.USER)
     return Outcome(meeting)
 
 
 async def _create(user_id: int, expert_id: int, service: ExpertService, skill: Skill,
-                  starts_at: datetime, length: int, price: int, by: Party) -> Meeting:
+                  starts_at: datetime, length: int, price: int, by: Party,
+                  now: datetime) -> Meeting:
     # Created neutral; apply_rule then gives it the rule's state, credits and events.
     return await Meeting.create(
         user_id=user_id, expert_id=expert_id, service=service, skill=skill,
         starts_at=starts_at, ends_at=starts_at + timedelta(minutes=length),
         length_minutes=length, price_credits=price, status=MeetingStatus.AWAITING_APPROVAL,
         created_by=by, credit_status=CreditPaymentStatus.NONE, version=0,
+        created_at=now, updated_at=now,
     )
 
 
@@ -235,7 +237,7 @@ async def propose_meeting(
                               "priceCredits")
         check_future(starts_at, now)
         meeting = await _create(invitee_id, account.id, service, skill, starts_at,
-                                length_minutes, price_credits, Party.EXPERT)
+                                length_minutes, price_credits, Party.EXPERT, now)
         await apply_rule(meeting, rule, Party.EXPERT)
         # The proposal is posted in the pair's chat (created when the pair has none yet).
         conversation = await conversation_between(account.id, invitee_id)

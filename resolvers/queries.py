@@ -78,6 +78,10 @@ async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None
                    after, total)
 
 
+async def unread_count(account_id: int) -> int:
+    return await Notification.filter(recipient_id=account_id, read_at__isnull=True).count()
+
+
 def _after_id(after: str | None) -> int | None:
     cursor = decode_cursor(after, 1)
     return cursor_id(cursor[0]) if cursor is not None else None
@@ -103,7 +107,7 @@ async def notification_page(account_id: int, unread_only: bool, first: int | Non
     if (last := _after_id(after)) is not None:
         query = query.filter(id__lt=last)
     rows = await query.order_by("-id").limit(limit + 1)
-    unread = await Notification.filter(recipient_id=account_id, read_at__isnull=True).count()
+    unread = await unread_count(account_id)
     return page_of(rows, [encode_cursor(r.id) for r in rows], limit, after), unread
 
 

@@ -1,11 +1,14 @@
-"""The system's own actions (SPEC §4 S1, S2), run by the worker's sweeps or `meetings sweep`.
+"""The system's own actions (SPEC §4 S1–S6): `record` is how workers record one on a meeting
+they hold locked (a reminder sent, a conference created, moved, failed or deleted); S1 and S2
+are run here by the worker's sweeps or `meetings sweep`.
 
 Each meeting is handled in its own transaction and re-checked under its row lock, so that
 sweeps on several workers, or a sweep racing a participant, apply each change once.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from tortoise.transactions import in_transaction
 
@@ -17,6 +20,18 @@ from models.meetings import Meeting
 from resolvers.effects import apply_rule
 
 BATCH = 500
+
+
+async def record(meeting: Meeting, action: SystemAction, *,
+                 assign: Mapping[str, Any] | None = None, join_url: str | None = None) -> bool:
+    """Applies the system action's row to a meeting locked by the caller's transaction;
+    False (and nothing written) when its guard does not hold. `assign`: the columns the
+    provider's answer sets (join URL, external id); `join_url`: the link S4 carries."""
+    rule = lifecycle.system_rule(action)
+    if not rule.when(state_of(meeting)):
+        return False
+    await apply_rule(meeting, rule, None, assign=assign, join_url=join_url)
+    return True
 
 
 async def _run(action: SystemAction, ids: list[int], now: datetime) -> int:

@@ -1,9 +1,16 @@
-"""Mutation payloads: the result, `errors` (domain failures) and `warnings`."""
+"""Mutation payloads: the result, `errors` (domain failures) and `warnings`, and the one
+place that turns a refused mutation (DomainError) into its payload's `errors`."""
+
+from collections.abc import Callable
+from typing import Any
 
 import strawberry
+from strawberry.extensions import FieldExtension
 
 from core.metrics import count_user_error
 from models.errors import DomainError
+from resolvers import access, queries
+from resolvers.meetings import Outcome
 from schema import enums
 from schema.types import (
     Account,
@@ -14,6 +21,7 @@ from schema.types import (
     CreditBalance,
     ExpertProfile,
     ExpertService,
+    Info,
     Meeting,
     Message,
     Notification,
@@ -28,10 +36,35 @@ class UserError:
     field: str | None = strawberry.field(description=(
         "Input field path, e.g. 'startsAt', when the error is about one field."))
 
-    @classmethod
-    def of(cls, error: DomainError) -> "UserError":
-        count_user_error(error.code)  # meetings_graphql_errors_total{source="payload"}
-        return cls(code=error.code, message=error.message, field=error.field)
+
+class DomainErrorsInPayload(FieldExtension):
+    """A DomainError raised by the mutation's resolver (inside its transaction, so nothing
+    was written) becomes the payload's `errors`, counted as
+    `meetings_graphql_errors_total{source="payload"}`. Anything else propagates."""
+
+    async def resolve_async(self, next_: Callable[..., Any], source: Any, info: Any,
+                            **kwargs: Any) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        except DomainError as error:
+            count_user_error(error.code)
+            payload_type: Any = self.field.type
+            return payload_type(errors=[UserError(code=error.code, message=error.message,
+                                                  field=error.field)])
+
+    def apply(self, field: Any) -> None:
+        self.field = field
+
+
+def mutation(resolver: Callable[..., Any] | None = None, *,
+             description: str | None = None) -> Any:
+    """`strawberry.mutation` whose DomainErrors land in the payload (each field its own
+    extension instance: it remembers its field's payload type)."""
+    def make(function: Callable[..., Any]) -> Any:
+        return strawberry.mutation(description=description,
+                                   extensions=[DomainErrorsInPayload()])(function)
+
+    return make(resolver) if resolver is not None else make
 
 
 @strawberry.type
@@ -46,8 +79,28 @@ class MeetingPayload:
     meeting: Meeting | None = None
     errors: list[UserError] = strawberry.field(default_factory=list)
     warnings: list[Warning] = strawberry.field(default_factory=list)
-    viewer: Viewer | None = strawberry.field(default=None, description=(
+    @strawberry.field(description=(
         "The viewer after the action (e.g. `credits`, blocked or returned by it)."))
+    def viewer(self, info: Info) -> Viewer | None:
+        return Viewer(row=access.require_viewer(info.context))
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> "MeetingPayload":
+        warnings = []
+        if outcome.conflicts:
+            warnings.append(Warning(
+                code=enums.WarningCode.TIME_CONFLICT,
+                message=f"{len(outcome.conflicts)} of your agreed meetings overlap this one.",
+                conflicting_meetings=[Meeting.of(m) for m in outcome.conflicts],
+            ))
+        if outcome.busy_calendars:
+            names = ", ".join(f"“{n}”" for n in outcome.busy_calendars)
+            warnings.append(Warning(
+                code=enums.WarningCode.BUSY_IN_CALENDAR,
+                message=f"This meeting overlaps a busy time in your calendar {names}.",
+                conflicting_meetings=[],
+            ))
+        return cls(meeting=Meeting.of(outcome.meeting), warnings=warnings)
 
 
 @strawberry.type
@@ -91,7 +144,10 @@ class MessagePayload:
 
 @strawberry.type
 class MarkNotificationsReadPayload:
-    unread_count: int
+    @strawberry.field(description="The viewer's unread notifications after the change.")
+    async def unread_count(self, info: Info) -> int:
+        return await queries.unread_count(access.require_viewer(info.context).id)
+
     errors: list[UserError] = strawberry.field(default_factory=list)
     notifications: list[Notification] = strawberry.field(default_factory=list, description=(
         "The notifications named in `ids`, as they are now (empty when `ids` is omitted)."))

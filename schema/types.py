@@ -358,13 +358,14 @@ class Meeting(Node):
     @strawberry.field
     def alternative(self) -> AlternativeDate | None:
         row = self.row
-        if row.alt_starts_at is None or row.alt_proposed_by is None:
+        # The three are set and cleared together (resolvers/effects.py).
+        if row.alt_starts_at is None or row.alt_proposed_by is None or row.alt_proposed_at is None:
             return None
         return AlternativeDate(
             starts_at=row.alt_starts_at,
             ends_at=row.alt_starts_at + timedelta(minutes=row.length_minutes),
             proposed_by=row.alt_proposed_by,
-            proposed_at=row.alt_proposed_at or row.updated_at,
+            proposed_at=row.alt_proposed_at,
         )
 
     created_by: enums.Party

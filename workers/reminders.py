@@ -16,18 +16,11 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.metrics import job_done
 from core.settings import get_settings
-from models.accounts import Account
-from models.enums import (
-    ConferenceStatus,
-    MeetingStatus,
-    NotificationKind,
-    ReminderKind,
-)
-from models.enums import TimelineEventKind as K
-from models.lifecycle import LABELS
-from models.meetings import Meeting, Reminder, TimelineEvent
-from models.texts import render
-from resolvers.outbox import meeting_changed, notify
+from models import lifecycle
+from models.enums import ConferenceStatus, MeetingStatus, ReminderKind
+from models.lifecycle import SystemAction
+from models.meetings import Meeting, Reminder
+from resolvers import system
 from workers.conferencing import Conference, get_provider
 from workers.conferencing.jobs import window_of
 
@@ -36,7 +29,8 @@ log = logging.getLogger(__name__)
 # Claimed and held per transaction; small, so a participant waiting on one of its meetings
 # waits briefly.
 CLAIM = 50
-EVENTS = {ReminderKind.REMINDER: K.REMINDER_SENT, ReminderKind.LINK: K.LINK_SENT}
+ACTIONS = {ReminderKind.REMINDER: SystemAction.SEND_REMINDER,
+           ReminderKind.LINK: SystemAction.SEND_LINK}
 
 
 def _join_url(meeting: Meeting) -> str | None:
@@ -52,28 +46,16 @@ def _join_url(meeting: Meeting) -> str | None:
 LINK_WAIT_LIMIT = timedelta(minutes=10)
 
 
-async def _send(reminder: Reminder, meeting: Meeting) -> None:
-    now = clock.now()
-    reminder.sent_at = now
+async def _send(reminder: Reminder, meeting: Meeting) -> bool:
+    """S3 / S4, as the lifecycle table records them; the reminder row is marked sent."""
+    join_url = None
+    if reminder.kind is ReminderKind.LINK:
+        join_url = _join_url(meeting) or "(the link follows as soon as it exists)"
+    if not await system.record(meeting, ACTIONS[reminder.kind], join_url=join_url):
+        return False
+    reminder.sent_at = clock.now()
     await reminder.save(update_fields=["sent_at"])
-    kind = EVENTS[reminder.kind]
-    event = await TimelineEvent.create(meeting_id=meeting.id, kind=kind, label=LABELS[kind],
-                                       at=now, actor=None, starts_at=meeting.starts_at)
-    if reminder.kind is ReminderKind.REMINDER:
-        recipient_id, other_id, note = meeting.user_id, meeting.expert_id, (
-            NotificationKind.MEETING_REMINDER)
-    else:
-        recipient_id, other_id, note = meeting.expert_id, meeting.user_id, (
-            NotificationKind.MEETING_LINK)
-    accounts = {a.id: a for a in await Account.filter(id__in=[recipient_id, other_id])}
-    recipient, other = accounts[recipient_id], accounts[other_id]
-    title, body = render(note, other=other.display_name, when=meeting.starts_at,
-                         timezone=recipient.timezone,
-                         join_url=_join_url(meeting) or "(the link follows as soon as it exists)")
-    await notify(recipient.id, note, title, body, meeting.id)
-    meeting.version += 1
-    await meeting.save()
-    await meeting_changed(meeting, event.id)
+    return True
 
 
 async def _one(reminder_id: int, meeting_id: int) -> bool:
@@ -88,7 +70,7 @@ async def _one(reminder_id: int, meeting_id: int) -> bool:
         now = clock.now()
         if reminder is None or reminder.due_at > now:
             return False
-        if meeting.status is not MeetingStatus.AGREED or meeting.starts_at <= now:
+        if lifecycle.has_started(meeting.starts_at, now):
             return False
         if meeting.starts_at != reminder.starts_at:
             await reminder.delete()  # planned for a date that no longer holds
@@ -97,8 +79,7 @@ async def _one(reminder_id: int, meeting_id: int) -> bool:
                 and meeting.conference_status is ConferenceStatus.PENDING
                 and meeting.starts_at - now > LINK_WAIT_LIMIT):
             return False  # the link message should carry the link: wait for the conference
-        await _send(reminder, meeting)
-        return True
+        return await _send(reminder, meeting)
 
 
 async def send_due_reminders() -> int:

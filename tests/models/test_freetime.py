@@ -225,7 +225,8 @@ def test_expand_rejects_unknown_zone_and_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="unknown time zone"):
         expand_weekly(EVERY_DAY_9_TO_5, "Mars/Olympus", utc(2026, 1, 1), utc(2026, 1, 2))
     with pytest.raises(ValueError, match="naive"):
-        expand_weekly(EVERY_DAY_9_TO_5, BERLIN, datetime(2026, 1, 1), utc(2026, 1, 2))
+        naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the point of the test
+        expand_weekly(EVERY_DAY_9_TO_5, BERLIN, naive, utc(2026, 1, 2))
 
 
 # --- interval algebra and free time ---------------------------------------------------------------

@@ -172,6 +172,54 @@ def test_creation_and_system_rules() -> None:
     assert _apply(expire, COUNTERED, None) == st_(S.EXPIRED, False, True)
 
 
+def test_s3_to_s6_are_rows_of_the_table() -> None:
+    """SPEC §4: what the system records, written out here, not read from the table."""
+    from dataclasses import replace
+
+    from models.enums import ConferenceStatus as CS
+
+    def row(action: SystemAction) -> lifecycle.Rule:
+        return lifecycle.system_rule(action)
+
+    def told(action: SystemAction) -> tuple[Party, ...]:
+        return lifecycle.recipients(row(action), None)
+
+    pending = replace(AGREED, conference=CS.PENDING)
+    created = replace(AGREED, conference=CS.CREATED)
+    cancelled = replace(CANCELLED, conference=CS.CANCELLED)
+    failed = replace(AGREED, conference=CS.FAILED)
+    expected = {
+        SystemAction.SEND_REMINDER: ("S3", [K.REMINDER_SENT], N.MEETING_REMINDER, (U,)),
+        SystemAction.SEND_LINK: ("S4", [K.LINK_SENT], N.MEETING_LINK, (E,)),
+        SystemAction.CREATE_CONFERENCE: ("S5", [K.CONFERENCE_CREATED], None, ()),
+        SystemAction.MOVE_CONFERENCE: ("S5", [], None, ()),
+        SystemAction.FAIL_CONFERENCE: ("S5", [K.CONFERENCE_FAILED], N.CONFERENCE_FAILED, (U, E)),
+        SystemAction.DELETE_CONFERENCE: ("S6", [K.CONFERENCE_CANCELLED], None, ()),
+        SystemAction.EXPIRE: ("S2", [K.EXPIRED], N.MEETING_EXPIRED, (U, E)),
+        SystemAction.COMPLETE: ("S1", [K.COMPLETED], None, ()),
+    }
+    assert set(expected) == set(SystemAction)
+    for action, (code, events, note, recipients) in expected.items():
+        rule = row(action)
+        assert (rule.code, [e.kind for e in rule.events], rule.notify, told(action)) == (
+            code, events, note, recipients), action
+        assert rule.party is None and rule.credits in (None, CreditMove.CAPTURE,
+                                                       CreditMove.RETURN)
+    for action in (SystemAction.SEND_REMINDER, SystemAction.SEND_LINK):
+        assert row(action).when(AGREED) and not row(action).when(REQUESTED)
+        assert not row(action).when(CANCELLED)
+        assert _apply(row(action), AGREED, None) == AGREED  # records, changes no state
+    for action in (SystemAction.CREATE_CONFERENCE, SystemAction.MOVE_CONFERENCE):
+        assert row(action).when(pending) and row(action).when(created)
+        assert not row(action).when(failed) and not row(action).when(cancelled)
+        assert row(action).conference_status is CS.CREATED
+    fail = row(SystemAction.FAIL_CONFERENCE)
+    assert fail.when(pending) and fail.when(created) and not fail.when(failed)
+    assert not fail.when(cancelled) and fail.conference_status is CS.FAILED
+    delete = row(SystemAction.DELETE_CONFERENCE)
+    assert delete.when(cancelled) and not delete.when(created)
+
+
 def test_late_user_cancellation_policy() -> None:
     rule = lifecycle.decide(A.CANCEL, U, AGREED)
     assert rule.late_acknowledgement and rule.reason_required

@@ -89,7 +89,7 @@ class World:
 
 async def _account(name: str, admin: bool = False) -> Account:
     return await Account.create(key=f"inv-{name}-{uuid.uuid4().hex[:10]}", display_name=name,
-                                is_admin=admin)
+                                is_admin=admin, created_at=clock.now())
 
 
 async def _world() -> World:

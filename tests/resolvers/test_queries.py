@@ -62,7 +62,7 @@ async def bulk_meetings(m: Market, count: int, start_hours: int = 24) -> list[Me
             starts_at=starts, ends_at=starts + timedelta(minutes=60), length_minutes=60,
             price_credits=50, status=statuses[i % 3], approved_by_user=False,
             approved_by_expert=True, created_by=Party.EXPERT,
-            credit_status=CreditPaymentStatus.NONE, version=1))
+            credit_status=CreditPaymentStatus.NONE, version=1, created_at=T0, updated_at=T0))
     await Meeting.bulk_create(rows)
     created = await Meeting.filter(user_id=user_id, expert_id=expert_id).order_by("id")
     created = created[-count:]

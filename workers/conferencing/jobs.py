@@ -8,7 +8,8 @@ a backoff (`retry_at`) on the row, and the hand-off (`workers.conferencing.relay
 row on again when it falls due; when the attempts run out, the meeting's conference is marked
 FAILED, the timeline says so and both parties are told — in the transaction that closes the
 row. A job that dies half-way (a crash, a database outage, a lost broker message) leaves its
-row owed, and the hand-off hands it on again past its deadline.
+row owed, and the hand-off hands it on again past its deadline. What each outcome records is a
+row of the lifecycle table (S5, S6), applied by `resolvers.system.record`.
 """
 
 import logging
@@ -20,18 +21,11 @@ from tortoise.transactions import in_transaction
 from core import clock
 from core.metrics import job_done
 from core.settings import Settings, get_settings
-from models.accounts import Account
-from models.enums import (
-    ConferenceStatus,
-    MeetingStatus,
-    NotificationKind,
-    TimelineEventKind,
-)
-from models.lifecycle import LABELS
-from models.meetings import Meeting, TimelineEvent
+from models.enums import ConferenceStatus
+from models.lifecycle import SystemAction, state_of, system_applies
+from models.meetings import Meeting
 from models.outbox import OutboxEntry
-from models.texts import render
-from resolvers.outbox import meeting_changed, notify
+from resolvers import system
 from workers.conferencing import (
     Conference,
     PermanentError,
@@ -53,53 +47,37 @@ def window_of(meeting: Meeting) -> Window:
     return Window(meeting.id, meeting.starts_at, meeting.ends_at, f"Meeting #{meeting.id}")
 
 
-async def _changed(meeting: Meeting, kind: TimelineEventKind | None) -> None:
-    """Version + 1, an optional timeline event and the live event, as resolvers do."""
-    event = None
-    if kind is not None:
-        event = await TimelineEvent.create(meeting_id=meeting.id, kind=kind, label=LABELS[kind],
-                                           at=clock.now(), actor=None,
-                                           starts_at=meeting.starts_at)
-    meeting.version += 1
-    await meeting.save()
-    await meeting_changed(meeting, event.id if event else None)
-
-
 async def _create_or_move(meeting: Meeting, provider: Provider) -> Outcome:
-    if meeting.status is not MeetingStatus.AGREED or meeting.conference_status in (
-            ConferenceStatus.CANCELLED, ConferenceStatus.FAILED):
+    external_id = meeting.conference_external_id
+    action = SystemAction.MOVE_CONFERENCE if external_id else SystemAction.CREATE_CONFERENCE
+    if not system_applies(action, state_of(meeting)):
         # No longer agreed (a delete job follows, or already ran), or already given up on
         # (a new date or agreement sets it PENDING again).
         return "skipped"
     window = window_of(meeting)
-    if meeting.conference_external_id:
-        moved: Conference | None = await provider.move(meeting.conference_external_id, window)
+    if external_id:
+        moved: Conference | None = await provider.move(external_id, window)
         url = moved.join_url if moved else meeting.conference_join_url
         if url == meeting.conference_join_url and (
                 meeting.conference_status is ConferenceStatus.CREATED):
             return "unchanged"
-        meeting.conference_join_url = url
-        meeting.conference_status = ConferenceStatus.CREATED
-        await _changed(meeting, None)
+        await system.record(meeting, action, assign={"conference_join_url": url})
         return "moved"
     created = await provider.create(window)
-    meeting.conference_join_url = created.join_url
-    meeting.conference_external_id = created.external_id
-    meeting.conference_provider = provider.name
-    meeting.conference_status = ConferenceStatus.CREATED
-    await _changed(meeting, TimelineEventKind.CONFERENCE_CREATED)
+    await system.record(meeting, action, assign={
+        "conference_join_url": created.join_url, "conference_external_id": created.external_id,
+        "conference_provider": provider.name})
     return "created"
 
 
 async def _delete(meeting: Meeting, provider: Provider) -> Outcome:
-    if meeting.conference_status is not ConferenceStatus.CANCELLED:
+    if not system_applies(SystemAction.DELETE_CONFERENCE, state_of(meeting)):
         return "skipped"  # agreed again since: the conference lives on
     if not meeting.conference_external_id:
         return "skipped"  # never created on the provider
     await provider.delete(meeting.conference_external_id)
-    meeting.conference_external_id = None
-    meeting.conference_join_url = None
-    await _changed(meeting, TimelineEventKind.CONFERENCE_CANCELLED)
+    await system.record(meeting, SystemAction.DELETE_CONFERENCE, assign={
+        "conference_external_id": None, "conference_join_url": None})
     return "deleted"
 
 
@@ -166,21 +144,8 @@ async def _give_up(meeting_id: int, op: Op, error: ProviderError,
         if op == "delete":
             return "failed"  # the meeting is over for the parties; nothing to tell them
         meeting = await Meeting.select_for_update().get_or_none(id=meeting_id)
-        if meeting is None or meeting.status is not MeetingStatus.AGREED or (
-                meeting.conference_status not in (ConferenceStatus.PENDING,
-                                                  ConferenceStatus.CREATED)):
+        if meeting is None or not await system.record(meeting, SystemAction.FAIL_CONFERENCE):
             return "skipped"
-        meeting.conference_status = ConferenceStatus.FAILED
-        await _changed(meeting, TimelineEventKind.CONFERENCE_FAILED)
-        accounts = {a.id: a for a in await Account.filter(
-            id__in=[meeting.user_id, meeting.expert_id])}
-        for recipient_id, other_id in ((meeting.user_id, meeting.expert_id),
-                                       (meeting.expert_id, meeting.user_id)):
-            recipient, other = accounts[recipient_id], accounts[other_id]
-            title, body = render(NotificationKind.CONFERENCE_FAILED, other=other.display_name,
-                                 when=meeting.starts_at, timezone=recipient.timezone)
-            await notify(recipient.id, NotificationKind.CONFERENCE_FAILED, title, body,
-                         meeting.id)
     return "failed"
 
 

@@ -1,0 +1,41 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+from tortoise import fields
+
+class Migration(migrations.Migration):
+    dependencies = [('models', '0004_calendars'), ('models', '0004_outbox_owed_jobs')]
+
+    initial = False
+
+    operations = [
+        ops.AlterField(
+            model_name='Account',
+            name='created_at',
+            field=fields.DatetimeField(auto_now=False, auto_now_add=False),
+        ),
+        ops.AlterField(
+            model_name='Conversation',
+            name='created_at',
+            field=fields.DatetimeField(auto_now=False, auto_now_add=False),
+        ),
+        ops.AlterField(
+            model_name='CreditEntry',
+            name='created_at',
+            field=fields.DatetimeField(auto_now=False, auto_now_add=False),
+        ),
+        ops.AlterField(
+            model_name='ExpertService',
+            name='created_at',
+            field=fields.DatetimeField(auto_now=False, auto_now_add=False),
+        ),
+        ops.AlterField(
+            model_name='Meeting',
+            name='created_at',
+            field=fields.DatetimeField(auto_now=False, auto_now_add=False),
+        ),
+        ops.AlterField(
+            model_name='Meeting',
+            name='updated_at',
+            field=fields.DatetimeField(auto_now=False, auto_now_add=False),
+        ),
+    ]
