@@ -112,6 +112,39 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
     print("wrote schema.graphql")
 
 
+def frozen_enums(source: str) -> str:
+    """A migration's text with its imports of the project's enums replaced by their values
+    written out: a migration must keep meaning what it meant when it was written."""
+    import importlib
+    import re
+
+    found = re.findall(r"^from ((?:models|core)\.\w+) import (.+)$", source, re.M)
+    lines = []
+    for module_name, names in found:
+        module = importlib.import_module(module_name)
+        for name in (n.strip() for n in names.split(",")):
+            members = "".join(f'\n    "{m.name}": "{m.value}",' for m in getattr(module, name))
+            lines.append(f'{name} = StrEnum("{name}", {{{members}\n}})')
+        source = source.replace(f"from {module_name} import {names}\n", "")
+    if not lines:
+        return source
+    block = "from enum import StrEnum\n\n# Frozen enum values (see `meetings makemigrations`).\n"
+    frozen = "\n" + block + "\n".join(lines) + "\n\n\nclass Migration"
+    return source.replace("\nclass Migration", frozen, 1)
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> None:
+    writers = asyncio.run(db.model_changes())
+    for writer in writers:
+        if args.name:
+            writer.name = f"{writer.name.split('_', 1)[0]}_{args.name}"
+        path = Path(writer.write())
+        path.write_text(frozen_enums(path.read_text()))
+        print(f"wrote {path}")
+    if not writers:
+        print("no changes")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -157,6 +190,10 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--name")
     token.add_argument("--admin", action="store_true")
     token.set_defaults(func=cmd_token)
+    makemigrations = commands.add_parser(
+        "makemigrations", help="write the migration the models need (enum values frozen)")
+    makemigrations.add_argument("--name", help="the migration's name after its number")
+    makemigrations.set_defaults(func=cmd_makemigrations)
     export = commands.add_parser("export-schema", help="write schema.graphql")
     export.add_argument("--check", action="store_true", help="fail when it is out of date")
     export.set_defaults(func=cmd_export_schema)

@@ -1,11 +1,93 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
-from models.enums import ConferenceStatus, CreditEntryKind, CreditPaymentStatus, MeetingStatus, MessageKind, NotificationKind, OutboxKind, Party, ReasonKind, ReminderKind, TimelineEventKind
+
 from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 from tortoise.indexes import Index
+from enum import StrEnum
+
+# The enums' values when this migration was written, frozen: a migration never follows
+# models/ (a new member needs a migration of its own, which the migrations test asks for).
+ConferenceStatus = StrEnum("ConferenceStatus", {
+    "PENDING": "PENDING",
+    "CREATED": "CREATED",
+    "FAILED": "FAILED",
+    "CANCELLED": "CANCELLED",
+})
+CreditEntryKind = StrEnum("CreditEntryKind", {
+    "GRANT": "GRANT",
+    "BLOCK": "BLOCK",
+    "RETURN": "RETURN",
+    "CAPTURE": "CAPTURE",
+})
+CreditPaymentStatus = StrEnum("CreditPaymentStatus", {
+    "NONE": "NONE",
+    "BLOCKED": "BLOCKED",
+    "RETURNED": "RETURNED",
+    "PAID": "PAID",
+})
+MeetingStatus = StrEnum("MeetingStatus", {
+    "AWAITING_APPROVAL": "AWAITING_APPROVAL",
+    "AGREED": "AGREED",
+    "REJECTED": "REJECTED",
+    "CANCELLED": "CANCELLED",
+    "COMPLETED": "COMPLETED",
+    "EXPIRED": "EXPIRED",
+})
+MessageKind = StrEnum("MessageKind", {"TEXT": "TEXT", "MEETING_PROPOSAL": "MEETING_PROPOSAL"})
+NotificationKind = StrEnum("NotificationKind", {
+    "MEETING_REQUESTED": "MEETING_REQUESTED",
+    "EXPERT_MEETING_INVITATION": "EXPERT_MEETING_INVITATION",
+    "MEETING_CONFIRMED": "MEETING_CONFIRMED",
+    "MEETING_DECLINED": "MEETING_DECLINED",
+    "MEETING_CANCELLED": "MEETING_CANCELLED",
+    "RESCHEDULED_REJECTED_BY_EXPERT": "RESCHEDULED_REJECTED_BY_EXPERT",
+    "RESCHEDULED_AGREED_BY_EXPERT": "RESCHEDULED_AGREED_BY_EXPERT",
+    "ALTERNATIVE_DATE_PROPOSED": "ALTERNATIVE_DATE_PROPOSED",
+    "ALTERNATIVE_DATE_CONFIRMED": "ALTERNATIVE_DATE_CONFIRMED",
+    "ALTERNATIVE_DATE_REJECTED": "ALTERNATIVE_DATE_REJECTED",
+    "MEETING_REMINDER": "MEETING_REMINDER",
+    "MEETING_LINK": "MEETING_LINK",
+    "CONFERENCE_FAILED": "CONFERENCE_FAILED",
+    "MEETING_EXPIRED": "MEETING_EXPIRED",
+    "NEW_MESSAGE": "NEW_MESSAGE",
+})
+OutboxKind = StrEnum("OutboxKind", {
+    "MEETING_CHANGED": "MEETING_CHANGED",
+    "NOTIFICATION": "NOTIFICATION",
+    "MESSAGE_ADDED": "MESSAGE_ADDED",
+    "CONFERENCE": "CONFERENCE",
+})
+Party = StrEnum("Party", {"USER": "USER", "EXPERT": "EXPERT"})
+ReasonKind = StrEnum("ReasonKind", {"REJECTION": "REJECTION", "CANCELLATION": "CANCELLATION"})
+ReminderKind = StrEnum("ReminderKind", {"REMINDER": "REMINDER", "LINK": "LINK"})
+TimelineEventKind = StrEnum("TimelineEventKind", {
+    "REQUESTED_BY_USER": "REQUESTED_BY_USER",
+    "APPROVED_BY_USER": "APPROVED_BY_USER",
+    "REJECTED_BY_USER": "REJECTED_BY_USER",
+    "CANCELLED_BY_USER": "CANCELLED_BY_USER",
+    "ALTERNATIVE_DATE_SELECTED_BY_USER": "ALTERNATIVE_DATE_SELECTED_BY_USER",
+    "ALTERNATIVE_DATE_APPROVED_BY_USER": "ALTERNATIVE_DATE_APPROVED_BY_USER",
+    "ALTERNATIVE_DATE_REJECTED_BY_USER": "ALTERNATIVE_DATE_REJECTED_BY_USER",
+    "ALTERNATIVE_DATE_CANCELLED_BY_USER": "ALTERNATIVE_DATE_CANCELLED_BY_USER",
+    "APPROVED_BY_EXPERT": "APPROVED_BY_EXPERT",
+    "REJECTED_BY_EXPERT": "REJECTED_BY_EXPERT",
+    "CANCELLED_BY_EXPERT": "CANCELLED_BY_EXPERT",
+    "ALTERNATIVE_DATE_SELECTED_BY_EXPERT": "ALTERNATIVE_DATE_SELECTED_BY_EXPERT",
+    "ALTERNATIVE_DATE_APPROVED_BY_EXPERT": "ALTERNATIVE_DATE_APPROVED_BY_EXPERT",
+    "ALTERNATIVE_DATE_REJECTED_BY_EXPERT": "ALTERNATIVE_DATE_REJECTED_BY_EXPERT",
+    "ALTERNATIVE_DATE_CANCELLED_BY_EXPERT": "ALTERNATIVE_DATE_CANCELLED_BY_EXPERT",
+    "CONFERENCE_CREATED": "CONFERENCE_CREATED",
+    "CONFERENCE_FAILED": "CONFERENCE_FAILED",
+    "CONFERENCE_CANCELLED": "CONFERENCE_CANCELLED",
+    "REMINDER_SENT": "REMINDER_SENT",
+    "LINK_SENT": "LINK_SENT",
+    "COMPLETED": "COMPLETED",
+    "EXPIRED": "EXPIRED",
+})
+
 
 class Migration(migrations.Migration):
     initial = True

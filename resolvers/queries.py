@@ -66,10 +66,11 @@ async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None
         query = query.filter(ends_at__lte=clock.now())
     if statuses:
         query = query.filter(status__in=statuses)
+    cursor = decode_cursor(after, 2)  # a foreign cursor is refused before any query
+    position = (cursor_instant(cursor[0]), cursor_id(cursor[1])) if cursor else None
     total = await query.count()
-    cursor = decode_cursor(after, 2)
-    if cursor is not None:
-        at, last_id = cursor_instant(cursor[0]), cursor_id(cursor[1])
+    if position is not None:
+        at, last_id = position
         query = query.filter(Q(starts_at__gt=at) | Q(starts_at=at, id__gt=last_id))
     rows = await query.order_by("starts_at", "id").limit(limit + 1)
     if loaders is not None and node_fields and rows:

@@ -9,7 +9,7 @@ the API's schema by hypothesis-graphql, run on a market's data as its expert."""
 import enum
 import json
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import graphql
@@ -95,7 +95,7 @@ def _leaf(name: Any = "a", nickname: Any = None, count: Any = 1, ratio: Any = 0.
 class EdgeQuery:
     @strawberry.field
     def good(self) -> Leaf:
-        return _leaf(at=datetime(2030, 1, 7, 8, 0))
+        return _leaf(at=datetime(2030, 1, 7, 8, 0, tzinfo=UTC))
 
     @strawberry.field
     def null_name(self) -> Leaf | None:
