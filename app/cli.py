@@ -135,6 +135,13 @@ def frozen_enums(source: str) -> str:
 
 def cmd_makemigrations(args: argparse.Namespace) -> None:
     writers = asyncio.run(db.model_changes())
+    if args.check:
+        missing = [f"{type(op).__name__} {op.model_name}.{getattr(op, 'name', '')}"
+                   for writer in writers for op in writer.operations]
+        if missing:
+            sys.exit("the models need a migration (`meetings makemigrations`):\n  "
+                     + "\n  ".join(missing))
+        return
     for writer in writers:
         if args.name:
             writer.name = f"{writer.name.split('_', 1)[0]}_{args.name}"
@@ -193,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     makemigrations = commands.add_parser(
         "makemigrations", help="write the migration the models need (enum values frozen)")
     makemigrations.add_argument("--name", help="the migration's name after its number")
+    makemigrations.add_argument("--check", action="store_true",
+                                help="write nothing; fail when the models need a migration")
     makemigrations.set_defaults(func=cmd_makemigrations)
     export = commands.add_parser("export-schema", help="write schema.graphql")
     export.add_argument("--check", action="store_true", help="fail when it is out of date")

@@ -107,7 +107,8 @@ async def migrate(database_url: str) -> None:
 
 async def model_changes() -> list[Any]:
     """Migrations the models need beyond those on disk (Tortoise's autodetector), as writers
-    not yet written: empty when the migrations match the models."""
+    not yet written: empty when the migrations match the models. It binds the models to an
+    in-memory SQLite database: run it in a process of its own (`meetings makemigrations`)."""
     from tortoise.context import TortoiseContext
     from tortoise.migrations.autodetector import MigrationAutodetector
 
