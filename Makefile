@@ -3,12 +3,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test lint schema dashboard
+.PHONY: run test lint schema dashboard lock
 
-$(VENV)/.installed: pyproject.toml
+# Dependencies come from the lock (exact versions, hashes checked); the project itself is
+# installed on top without resolving anything again.
+$(VENV)/.installed: pyproject.toml requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
 run: $(VENV)/.installed
@@ -30,3 +33,10 @@ dashboard: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(VENV)/bin/meetings export-schema
+
+# After changing dependencies in pyproject.toml: re-resolve both locks (the Dockerfile
+# installs requirements.lock, make run / make test requirements-dev.lock).
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 -q
+lock: $(VENV)/.installed
+	$(LOCK) -o requirements.lock
+	$(LOCK) --extra dev -o requirements-dev.lock

@@ -1,8 +1,10 @@
 """Guards against drift that nothing else would notice: the API contract, the migrations,
 and the texts every enum member needs at run time."""
 
+import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from graphql import build_schema, find_breaking_changes
@@ -37,6 +39,27 @@ def test_the_migrations_match_the_models() -> None:
     done = subprocess.run([sys.executable, "-m", "app.cli", "makemigrations", "--check"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+def _pinned(lock: Path) -> set[str]:
+    names = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", lock.read_text(), re.M)
+    return {re.sub(r"[-_.]+", "-", n).lower() for n in names}
+
+
+def _named(requirements: list[str]) -> set[str]:
+    return {re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0]).lower()
+            for r in requirements}
+
+
+def test_the_locks_pin_every_dependency() -> None:
+    # A dependency added to pyproject.toml without `make lock` would be missing from the
+    # installs (make run, make test and the Dockerfile install from the locks only).
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = _named(project["dependencies"])
+    assert runtime - _pinned(ROOT / "requirements.lock") == set()
+    dev = runtime | _named(project["optional-dependencies"]["dev"])
+    assert dev - _pinned(ROOT / "requirements-dev.lock") == set()
+    assert "--hash=sha256:" in (ROOT / "requirements.lock").read_text()
 
 
 def test_every_notification_kind_has_a_title_and_a_body() -> None:
