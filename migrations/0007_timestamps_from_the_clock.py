@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_outbox_owed_jobs')]
+    dependencies = [('models', '0006_idempotency_keys')]
 
     initial = False
 
