@@ -169,6 +169,13 @@ async def test_a_third_account_gets_nothing_private(client: httpx.AsyncClient) -
                       {"i": {"accountId": m.user.id, "amount": 5, "reference": "x-grant"}})
     assert grant["grantCredits"] == {"balance": None, "errors": [{"code": "FORBIDDEN"}]}
     checked.add("Mutation.grantCredits")
+    marked = await x.q("mutation($i: [ID!]) { markNotificationsRead(ids: $i) { "
+                       "notifications { id } errors { code field } } }", {"i": [user_note]})
+    assert marked["markNotificationsRead"] == {
+        "notifications": [], "errors": [{"code": "NOT_FOUND", "field": "ids[0]"}]}
+    assert (await m.user.q("query($i: ID!) { node(id: $i) { ... on Notification { readAt } } }",
+                           {"i": user_note}))["node"] == {"readAt": None}
+    checked.add("Mutation.markNotificationsRead")
     for name in ("refreshBusyCalendar", "removeBusyCalendar"):
         answer = await x.q(f"mutation($i: ID!) {{ {name}(id: $i) {{ calendar {{ id }} "
                            "errors { code } } }", {"i": calendar_id})
