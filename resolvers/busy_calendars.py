@@ -189,11 +189,9 @@ async def calendars_of(account_id: int) -> list[BusyCalendar]:
 
 
 async def busy_overlapping(expert_id: int, start: datetime, end: datetime) -> list[str]:
-    """Names of the expert's calendars busy within ``[start, end)``."""
-    ids = await BusyInterval.filter(expert_id=expert_id, starts_at__lt=end,
-                                    ends_at__gt=start).distinct().values_list(
-        "calendar_id", flat=True)
-    if not ids:
-        return []
-    rows = await BusyCalendar.filter(id__in=list(ids)).order_by("id")
-    return [c.name for c in rows]
+    """Names of the expert's calendars busy within ``[start, end)`` (one query)."""
+    # No DISTINCT: PostgreSQL's SELECT DISTINCT cannot order by a column it does not select.
+    rows = await BusyCalendar.filter(
+        expert_id=expert_id, intervals__starts_at__lt=end, intervals__ends_at__gt=start,
+    ).order_by("id").values_list("name", flat=True)
+    return list(dict.fromkeys(str(name) for name in rows))
