@@ -2,6 +2,17 @@
 // names (`field`), the rest above the form. Top-level GraphQL/network errors likewise.
 export type UserError = { code: string; message: string; field?: string | null };
 
+// Texts of our own where the API's message speaks to developers (docs/api.md: switch on the
+// code, show `message` when you have no text of your own).
+const TEXTS: Partial<Record<string, string>> = {
+  LATE_CANCELLATION_NOT_ACKNOWLEDGED: "Tick the box to confirm this late cancellation.",
+  STALE_VERSION: "The meeting changed meanwhile. The page now shows its current state: check it and try again.",
+};
+
+function text(error: UserError): string {
+  return TEXTS[error.code] ?? error.message;
+}
+
 export function fieldError(errors: UserError[] | undefined, field: string): UserError | undefined {
   return errors?.find((e) => e.field === field);
 }
@@ -14,7 +25,7 @@ export function FormErrors(props: { errors?: UserError[]; fields?: string[]; fai
   return (
     <div role="alert" className="errors" data-testid="form-errors">
       {rest.map((e) => (
-        <p key={e.code + e.message} data-code={e.code}>{e.message}</p>
+        <p key={e.code + e.message} data-code={e.code}>{text(e)}</p>
       ))}
       {failure && <p data-code="REQUEST_FAILED">{failure}</p>}
     </div>
@@ -25,7 +36,7 @@ export function FieldError(props: { id: string; error?: UserError }) {
   if (!props.error) return null;
   return (
     <span id={props.id} role="alert" className="field-error" data-code={props.error.code}>
-      {props.error.message}
+      {text(props.error)}
     </span>
   );
 }
