@@ -44,7 +44,8 @@ async def test_the_worker_process_refreshes_due_calendars(
     now = datetime.now(UTC)
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
     calendar_server.files["/worker.ics"] = _event(start)
-    expert = await Account.create(key=f"t-{uuid.uuid4().hex[:10]}", display_name="Worker")
+    expert = await Account.create(key=f"t-{uuid.uuid4().hex[:10]}", display_name="Worker",
+                                  created_at=now)
     calendar = await BusyCalendar.create(
         expert_id=expert.id, name="Work", url=calendar_server.url("/worker.ics"),
         next_fetch_at=now - timedelta(minutes=1), created_at=now)
