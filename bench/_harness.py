@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from app.websocket_protocol import UVICORN_WS  # noqa: E402 - as production serves
-from tests.live import free_port, wait_port  # noqa: E402 - the tests' own helpers
+from tests.support.ports import free_port, wait_port  # noqa: E402 - the tests' own helpers
 
 PG_ADMIN = os.environ.get("MEETINGS_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 SERVER_CPU, CLIENT_CPU = 0, 1

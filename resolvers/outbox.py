@@ -37,12 +37,6 @@ def meeting_change(meeting: Meeting, event_id: int | None) -> OutboxEntry:
     })
 
 
-async def meeting_changed(meeting: Meeting, event_id: int | None) -> OutboxEntry:
-    row = meeting_change(meeting, event_id)
-    await row.save()
-    return row
-
-
 async def stored_notification(
     recipient_id: int,
     kind: NotificationKind,

@@ -6,21 +6,19 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import pytest
 
 from app.asgi import create_app
-from core import clock, db
+from core import db
 from core.clock import FrozenClock
 from core.settings import get_settings
+from tests.support.backend import BACKEND
+from tests.support.clock import T0, frozen_at
 
 PG_ADMIN = os.environ.get("MEETINGS_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
-BACKEND = os.environ.get("MEETINGS_TEST_DB", "sqlite")
-# A Monday morning, far from today so that no test depends on the real date.
-T0 = datetime(2030, 1, 7, 8, 0, tzinfo=UTC)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -67,10 +65,8 @@ async def orm(database_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture
 def frozen() -> Iterator[FrozenClock]:
-    frozen_clock = FrozenClock(T0)
-    clock.use(frozen_clock)
-    yield frozen_clock
-    clock.use(clock.Clock())
+    with frozen_at(T0) as frozen_clock:
+        yield frozen_clock
 
 
 @pytest.fixture
@@ -84,9 +80,9 @@ async def client(orm: str, frozen: FrozenClock) -> AsyncIterator[httpx.AsyncClie
 @pytest.fixture(scope="session", autouse=True)
 def shadowed_executor() -> Iterator[None]:
     """Every operation the suite executes in this process is also run through the default
-    executor and compared (tests/differential.py)."""
+    executor and compared (tests/support/differential.py)."""
     from app.schema import schema
-    from tests.differential import ShadowedExecutor
+    from tests.support.differential import ShadowedExecutor
 
     production = schema.execution_context_class
     schema.execution_context_class = ShadowedExecutor
@@ -96,7 +92,7 @@ def shadowed_executor() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def same_as_default_executor() -> Iterator[None]:
-    from tests.differential import MISMATCHES
+    from tests.support.differential import MISMATCHES
 
     MISMATCHES.clear()
     yield

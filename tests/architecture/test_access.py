@@ -21,8 +21,8 @@ from models.notifications import Notification
 from resolvers import access
 from resolvers.context import Context
 from schema.scalars import from_global_id, to_global_id
-from tests.conftest import T0
-from tests.support import Party, at, market, party
+from tests.support.client import Party, at, market, party
+from tests.support.clock import T0
 
 START = at(T0, days=3)
 # Objects only their participants or owner may see (Viewer: the signed-in account's own).

@@ -26,6 +26,9 @@ ALLOWED: dict[str, set[str]] = {
 GRAPHQL = ("strawberry", "graphql")
 GRAPHQL_ALLOWED = {"schema", "app"}
 GRAPHQL_EXCEPTIONS = {"strawberry.dataloader"}
+# Workers call the application's public functions for the system's own work, nothing else
+# of resolvers/ (not effects, outbox, access or context: those are its internals).
+WORKER_FACING = {"resolvers.system", "resolvers.busy_calendars"}
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:
@@ -34,7 +37,8 @@ def _imports(path: Path) -> list[tuple[str, int]]:
         if isinstance(node, ast.Import):
             found += [(alias.name, node.lineno) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.module, node.lineno))
+            # `from tests import x` names the module tests.x
+            found += [(f"{node.module}.{alias.name}", node.lineno) for alias in node.names]
     return found
 
 
@@ -51,6 +55,10 @@ def violations() -> list[str]:
             where = f"{path.relative_to(ROOT)}:{line} imports {name}"
             if top in PACKAGES and top != package and top not in ALLOWED[package]:
                 wrong.append(f"{where} ({package} may import {sorted(ALLOWED[package])})")
+            if package == "workers" and top == "resolvers" and not (
+                    any(name == m or name.startswith(f"{m}.") for m in WORKER_FACING)
+                    and not name.rsplit(".", 1)[-1].startswith("_")):
+                wrong.append(f"{where} (workers call {sorted(WORKER_FACING)} only)")
             if (top in GRAPHQL and package not in GRAPHQL_ALLOWED
                     and not any(name.startswith(e) for e in GRAPHQL_EXCEPTIONS)):
                 wrong.append(f"{where} (GraphQL belongs to schema/ and app/)")
@@ -64,9 +72,22 @@ def test_every_import_points_down() -> None:
 def test_the_check_sees_lazy_imports(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from schema.types import Meeting\n    import app.cli\n")
-    assert [name for name, _ in _imports(module)] == ["schema.types", "app.cli"]
+    assert [name for name, _ in _imports(module)] == ["schema.types.Meeting", "app.cli"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)
 def test_every_package_is_walked(package: str) -> None:
     assert any(p == package for p, _ in _modules())
+
+
+def test_tests_share_helpers_only_through_tests_support() -> None:
+    # Test modules and conftest files never import from each other: what they share is
+    # tests/support/ (and bench/ reuses it).
+    wrong = []
+    for path in sorted([*(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]):
+        if "node_modules" in path.parts:
+            continue
+        for name, line in _imports(path):
+            if name.startswith("tests.") and not name.startswith("tests.support"):
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+    assert wrong == []

@@ -10,9 +10,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.live import server
-from tests.ops.node import npm_ci
-from tests.security.conftest import SECRET, settings_with, token
+from tests.support.live import server
+from tests.support.node import npm_ci
+from tests.support.security import SECRET, settings_with, token
 
 HERE = Path(__file__).resolve().parent
 EXCEPTION_TEXT = re.compile(r"Traceback|unhashable|object has no attribute|NoneType|"

@@ -17,8 +17,8 @@ from core.clock import FrozenClock
 from models.calendars import BusyInterval
 from resolvers.busy_calendars import refresh_due
 from schema.scalars import from_global_id
-from tests.calendars.conftest import FIXTURES, CalendarServer
-from tests.support import Market, Party, market
+from tests.support.calendars import FIXTURES, CalendarServer
+from tests.support.client import Market, Party, market
 from workers.embedded import run_embedded
 
 NOW = datetime(2027, 2, 26, 12, 0, tzinfo=UTC)

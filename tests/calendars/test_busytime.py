@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from models import busytime
-from tests.calendars.conftest import FIXTURES
+from tests.support.calendars import FIXTURES
 
 START = datetime(2027, 2, 25, tzinfo=UTC)
 END = datetime(2027, 5, 1, tzinfo=UTC)

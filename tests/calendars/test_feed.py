@@ -17,10 +17,11 @@ from icalendar import Calendar
 from core.clock import FrozenClock
 from models.calendars import CalendarFeed
 from resolvers import calendar_feed
-from tests.conftest import T0
-from tests.support import Party, at, market
-from tests.workers.conftest import Inbox, free_port
-from tests.workers.helpers import agreed, cancel, move, set_email
+from tests.support.client import Party, at, market
+from tests.support.clock import T0
+from tests.support.peers import Inbox
+from tests.support.ports import free_port
+from tests.support.workers import agreed, cancel, move, set_email
 from workers import mail
 from workers.conferencing.relay import relay_conference_jobs
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.settings import get_settings
 from resolvers.calendar_fetch import FetchError, allowed, fetch, normalized
-from tests.calendars.conftest import FIXTURES, CalendarServer, TlsServer
+from tests.support.calendars import FIXTURES, CalendarServer, TlsServer
 
 
 async def test_fetches_a_calendar(calendar_server: CalendarServer) -> None:

@@ -14,7 +14,7 @@ import redis
 
 from models.accounts import Account
 from models.calendars import BusyCalendar, BusyInterval
-from tests.calendars.conftest import CalendarServer
+from tests.support.calendars import CalendarServer
 
 REDIS_URL = os.environ.get("MEETINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ from schema.scalars import (
     parse_global_id,
     to_global_id,
 )
-from tests.support import market
+from tests.support.client import market
 
 LEAKS = ("Traceback", 'File "', "SELECT ", "INSERT ", "asyncpg", "sqlite3", "tortoise",
          "Unexpected server error")

@@ -30,7 +30,7 @@ from app.auth import make_token
 from core.settings import get_settings
 from resolvers.pagination import encode_cursor
 from schema.scalars import to_global_id
-from tests.live import server
+from tests.support.live import server
 
 pytestmark = pytest.mark.slow
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from app.auth import make_token
 from app.seed import DEMO_EXPERT
 from core.settings import get_settings
-from tests.live import server
-from tests.ops.node import NPM, npm_ci
+from tests.support.live import server
+from tests.support.node import NPM, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "apollo-client"

@@ -20,9 +20,10 @@ import pytest
 from app.auth import make_token
 from app.seed import DEMO_USER
 from core.settings import get_settings
-from tests.conftest import BACKEND
-from tests.live import free_port, server
-from tests.ops.node import NPM, npm_ci
+from tests.support.backend import BACKEND
+from tests.support.live import server
+from tests.support.node import NPM, npm_ci
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "examples" / "dashboard"

@@ -18,8 +18,8 @@ import pytest
 
 from app.auth import make_token
 from core.settings import get_settings
-from tests.live import server
-from tests.ops.node import NPM, npm_ci
+from tests.support.live import server
+from tests.support.node import NPM, npm_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER = Path(__file__).resolve().parent / "browser"

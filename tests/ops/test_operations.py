@@ -33,9 +33,10 @@ from core.metrics import start_worker_metrics
 from core.observability import build_formatter
 from core.settings import get_settings
 from models.outbox import OutboxEntry
-from tests.conftest import T0
-from tests.live import ROOT, RedisServer, free_port, subscriber, wait_port
-from tests.support import party
+from tests.support.client import party
+from tests.support.clock import T0
+from tests.support.live import ROOT, RedisServer, subscriber
+from tests.support.ports import free_port, wait_port
 
 NOTIFICATIONS = "subscription { notificationReceived { kind title } }"
 UNKNOWN_MEETING = base64.b64encode(b"Meeting:987654321").decode()

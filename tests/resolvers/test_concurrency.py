@@ -17,8 +17,8 @@ from models.ledger import CreditEntry
 from models.meetings import Meeting, TimelineEvent
 from resolvers import meetings as actions
 from schema.scalars import from_global_id
-from tests.conftest import T0
-from tests.support import at, market
+from tests.support.client import at, market
+from tests.support.clock import T0
 
 pytestmark = pytest.mark.pg
 

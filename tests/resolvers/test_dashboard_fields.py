@@ -5,8 +5,8 @@ import uuid
 
 import httpx
 
-from tests.conftest import T0
-from tests.support import at, market, party
+from tests.support.client import at, market, party
+from tests.support.clock import T0
 
 VIEWER_CREDITS = "viewer { credits { available blocked } }"
 

@@ -19,8 +19,8 @@ from models.accounts import Account
 from models.idempotency import IdempotencyKey
 from models.meetings import Meeting
 from schema.scalars import from_global_id
-from tests.conftest import T0
-from tests.support import PAYLOAD, Market, Party, at, market
+from tests.support.client import PAYLOAD, Market, Party, at, market
+from tests.support.clock import T0
 
 REQUEST = f"""mutation($input: RequestMeetingInput!) {{
   requestMeeting(input: $input) {{ {PAYLOAD} }} }}"""

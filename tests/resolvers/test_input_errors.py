@@ -13,7 +13,8 @@ import pytest
 from app.auth import make_token
 from core.clock import FrozenClock
 from core.settings import get_settings
-from tests.resolvers.test_lifecycle_actions import (
+from tests.support.client import PAYLOAD, Market, Party, market, party
+from tests.support.lifecycle import (
     ACTIONS,
     START,
     act,
@@ -24,7 +25,6 @@ from tests.resolvers.test_lifecycle_actions import (
     reach,
     unchanged,
 )
-from tests.support import PAYLOAD, Market, Party, market, party
 
 NAIVE = "2030-01-10T08:00:00"
 
@@ -367,8 +367,8 @@ async def test_proposal_needs_one_invitee(client: httpx.AsyncClient,
 
 async def test_mark_notifications_read_without_ids_marks_all(client: Any) -> None:
     """`ids` left out (not null) marks every notification read, as null does."""
-    from tests.conftest import T0
-    from tests.support import at, market
+    from tests.support.client import at, market
+    from tests.support.clock import T0
 
     m = await market(client)
     await m.request(at(T0, days=3))

@@ -35,7 +35,7 @@ from models.notifications import Notification
 from models.outbox import OutboxEntry
 from resolvers import account_actions, experts, system
 from resolvers import meetings as actions
-from tests.conftest import T0
+from tests.support.clock import T0
 
 # What the examples did, printed at the end (pytest -s) to show the sequences get somewhere.
 STATS: Counter[str] = Counter()

@@ -7,8 +7,9 @@ import httpx
 import pytest
 
 from core.clock import FrozenClock
-from tests.conftest import T0
-from tests.resolvers.test_lifecycle_actions import (
+from tests.support.client import Market, Party, at, market, party
+from tests.support.clock import T0
+from tests.support.lifecycle import (
     ALT,
     NEW,
     START,
@@ -23,7 +24,6 @@ from tests.resolvers.test_lifecycle_actions import (
     reach,
     unchanged,
 )
-from tests.support import Market, Party, at, market, party
 
 THU = at(T0, days=3)  # Thursday 2030-01-10 08:00 UTC
 SAT = at(T0, days=5)

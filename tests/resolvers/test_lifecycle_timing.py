@@ -7,8 +7,9 @@ import httpx
 import pytest
 
 from core.clock import FrozenClock
-from tests.conftest import T0
-from tests.resolvers.test_lifecycle_actions import (
+from tests.support.client import at, market
+from tests.support.clock import T0
+from tests.support.lifecycle import (
     ACTIONS,
     START,
     act,
@@ -22,7 +23,6 @@ from tests.resolvers.test_lifecycle_actions import (
     reach,
     unchanged,
 )
-from tests.support import at, market
 
 LATE_FROM = START - timedelta(hours=48)
 

@@ -14,8 +14,8 @@ from core.clock import FrozenClock
 from models.enums import CreditPaymentStatus, MeetingStatus, Party, TimelineEventKind
 from models.meetings import Meeting, TimelineEvent
 from schema.scalars import from_global_id
-from tests.conftest import T0
-from tests.support import Market, at, market, party
+from tests.support.client import Market, at, market, party
+from tests.support.clock import T0
 
 EXECUTE_METHODS = ("execute_query", "execute_query_dict", "execute_insert", "execute_many",
                    "execute_script")

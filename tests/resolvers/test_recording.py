@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from core.clock import FrozenClock
-from tests.conftest import T0
-from tests.support import at, market
+from tests.support.client import at, market
+from tests.support.clock import T0
 
 START = at(T0, days=3)
 TIMES = "createdAt updatedAt timeline { at } alternative { proposedAt }"

@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import T0
-from tests.support import Market, at, market
+from tests.support.client import Market, at, market
+from tests.support.clock import T0
 
 pytestmark = pytest.mark.pg
 

@@ -27,8 +27,8 @@ from graphql import (
 from graphql.pyutils import Undefined
 
 from app.schema import schema
-from tests.conftest import T0
-from tests.support import Market, market
+from tests.support.client import Market, market
+from tests.support.clock import T0
 
 DEPTH = 2  # object fields selected this deep below the root field
 

@@ -3,8 +3,8 @@
 import httpx
 
 from core.clock import FrozenClock
-from tests.conftest import T0
-from tests.support import at, kinds, market
+from tests.support.client import at, kinds, market
+from tests.support.clock import T0
 
 
 async def test_request_then_confirm(client: httpx.AsyncClient, frozen: FrozenClock) -> None:

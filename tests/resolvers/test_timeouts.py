@@ -17,8 +17,8 @@ from core.settings import get_settings
 from models.enums import MeetingStatus
 from models.meetings import Meeting
 from schema.scalars import from_global_id
-from tests.conftest import T0
-from tests.support import PAYLOAD, at, market
+from tests.support.client import PAYLOAD, at, market
+from tests.support.clock import T0
 
 pytestmark = pytest.mark.pg
 

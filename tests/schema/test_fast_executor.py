@@ -1,7 +1,7 @@
 """The fast executor (schema/executor.py) gives exactly what graphql-core's default executor
 gives: the same data in the same key order, the same errors with the same messages,
 locations, paths and extensions. Three ways: every operation the rest of the suite runs is
-shadowed by the default executor (tests/differential.py, checked after each test); a small
+shadowed by the default executor (tests/support/differential.py, checked after each test); a small
 schema of edge cases (nulls in non-null fields, failing coercions, raising attributes,
 aliases, fragments, directives, __typename, interfaces, lists); and queries generated from
 the API's schema by hypothesis-graphql, run on a market's data as its expert."""
@@ -27,9 +27,9 @@ from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.executor import FastExecutor, plain_attribute
 from schema.scalars import from_global_id
-from tests import differential
-from tests.conftest import T0
-from tests.support import market
+from tests.support import differential
+from tests.support.client import market
+from tests.support.clock import T0
 
 DEFAULT = StrawberryGraphQLCoreExecutionContext
 

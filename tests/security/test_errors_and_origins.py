@@ -11,8 +11,8 @@ import pytest
 import websockets
 
 from schema import types as t
-from tests.live import server
-from tests.security.conftest import SECRET, app_client, gql, settings_with, token
+from tests.support.live import server
+from tests.support.security import SECRET, app_client, gql, settings_with, token
 
 REASONS = "{ reasons(kind: CANCELLATION) { code } }"
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.security.conftest import SECRET, app_client, settings_with, token
+from tests.support.security import SECRET, app_client, settings_with, token
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 PRODUCTION = {"environment": "production", "jwt_secret": SECRET}

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from app import auth
-from tests.security.conftest import SECRET, app_client, gql, settings_with
+from tests.support.security import SECRET, app_client, gql, settings_with
 
 AUD, ISS = "meetings-api", "https://id.example.test/"
 VIEWER = "{ viewer { account { id displayName } } }"

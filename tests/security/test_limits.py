@@ -9,7 +9,7 @@ import pytest
 
 import schema.limits as limits
 from schema.limits import rules_for
-from tests.security.conftest import SECRET, app_client, gql, settings_with, token
+from tests.support.security import SECRET, app_client, gql, settings_with, token
 
 DEEP = """query Deep { viewer { ...A } }
 fragment A on Viewer { account { expertProfile { ...B } } }
@@ -155,7 +155,7 @@ def test_production_refuses_the_public_default_secret() -> None:
 async def test_nul_characters_are_refused_before_anything_runs(client: httpx.AsyncClient) -> None:
     """PostgreSQL text cannot hold U+0000 (found by the fuzzer): refused up front, readably,
     in literals and in variables, and nothing is written."""
-    from tests.support import party
+    from tests.support.client import party
 
     expert = await party(client)
     literal = await expert.raw(

@@ -12,9 +12,8 @@ from typing import Any
 
 import httpx
 
-from tests.live import server
-from tests.security.conftest import SECRET, settings_with, token
-from tests.security.test_suggestions import MISSPELT, TYPE_PROBES
+from tests.support.live import server
+from tests.support.security import MISSPELT, SECRET, TYPE_PROBES, settings_with, token
 
 PRODUCTION = {"ENVIRONMENT": "production", "JWT_SECRET": SECRET, "LOG_FORMAT": "json"}
 SECRET_LITERAL = "hunter2-in-a-literal"

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as redis
 
 from app import ratelimit
-from tests.security.conftest import app_client, gql, settings_with, token
+from tests.support.security import app_client, gql, settings_with, token
 
 REDIS = "redis://127.0.0.1:6379/0"
 MARK = "mutation { markNotificationsRead(ids: []) { unreadCount errors { code } } }"

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.security.conftest import app_client, settings_with, token
+from tests.support.security import app_client, settings_with, token
 
 FIELDS = ("query", "variables", "operationName", "extensions")
 LONG = "x" * 20_000

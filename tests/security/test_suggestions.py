@@ -4,22 +4,15 @@ SUGGESTIONS is set."""
 
 from typing import Any
 
-from tests.security.conftest import SECRET, app_client, gql, settings_with, token
-
-MISSPELT: list[tuple[str, dict[str, Any]]] = [
-    ("{ meetngs { totalCount } }", {}),                                     # field
-    ("{ meetings(frist: 5) { totalCount } }", {}),                          # argument
-    ("query($s: [MeetingStatu!]) { meetings(status: $s) { totalCount } }", {}),  # type
-    ("{ reasons(kind: CANCELATION) { code } }", {}),                        # enum literal
-    ("query($k: ReasonKind!) { reasons(kind: $k) { code } }", {"k": "CANCELATION"}),  # variable
-    ("mutation { grantCredits(input: {acountId: \"x\", amount: 1, reference: \"r\"}) "
-     "{ errors { code } } }", {}),                                          # input field
-    ("mutation($i: GrantCreditsInput!) { grantCredits(input: $i) { errors { code } } }",
-     {"i": {"acountId": "x", "amount": 1, "reference": "r"}}),              # input variable
-    ("{ ...F } fragment F on Quer { __typename }", {}),                     # fragment's type
-    ("{ meetings { edges { node { ... on Meetng { id } } } } }", {}),       # inline fragment
-    ("{ __typename @inclde(if: true) }", {}),                               # directive
-]
+from tests.support.security import (
+    MISSPELT,
+    SECRET,
+    TYPE_PROBES,
+    app_client,
+    gql,
+    settings_with,
+    token,
+)
 
 
 async def _messages(settings: Any, bearer: str | None) -> list[str]:
@@ -53,14 +46,6 @@ async def test_development_and_the_setting_keep_suggestions(orm: str) -> None:
             assert suggestion in messages, (suggestion, messages)
 
 
-TYPE_PROBES = [  # what clairvoyance sends to learn a guessed field's type
-    ("{ meetings }", "MeetingConnection"),
-    ("{ viewer { nope } }", "Viewer"),
-    ("{ meeting { id } }", "ID!"),
-    ("{ viewer { account { id { x } } } }", "ID!"),
-    ("{ viewer { account(x: 1) { id } } }", "Viewer.account"),
-    ("{ reasons(kind: 5) { code } }", "ReasonKind"),
-]
 
 
 async def test_production_messages_name_no_types(orm: str) -> None:

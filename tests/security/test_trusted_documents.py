@@ -13,7 +13,7 @@ import pytest
 import schema.limits
 from app.asgi import create_app
 from core.settings import Settings
-from tests.security.conftest import app_client, settings_with, token
+from tests.support.security import app_client, settings_with, token
 
 VIEWER = "query Viewer { viewer { account { id displayName } } }"
 CREDITS = "query Unread($n: Int) { notifications(first: $n) { unreadCount } }"

@@ -21,8 +21,9 @@ from schema.scalars import from_global_id
 from subscriptions import bus as buses
 from subscriptions.bus import InProcessBus, use_bus
 from subscriptions.relay import Relay
-from tests.conftest import BACKEND, T0
-from tests.support import Market, at, market
+from tests.support.backend import BACKEND
+from tests.support.client import Market, at, market
+from tests.support.clock import T0
 
 CHANGES = """subscription($id: ID, $after: String) {
   meetingChanged(meetingId: $id, after: $after) {

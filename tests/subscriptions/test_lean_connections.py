@@ -15,9 +15,9 @@ from websockets.server import ServerProtocol
 
 from app.websocket_protocol import deflate_per_message
 from models.outbox import OutboxEntry
-from tests.conftest import T0
-from tests.live import server, subscriber
-from tests.support import at, market
+from tests.support.client import at, market
+from tests.support.clock import T0
+from tests.support.live import server, subscriber
 
 NOTIFICATIONS = "subscription { notificationReceived { kind title } }"
 

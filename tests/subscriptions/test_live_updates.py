@@ -8,9 +8,10 @@ import httpx
 import pytest
 
 from models.outbox import OutboxEntry
-from tests.conftest import BACKEND, T0
-from tests.live import RedisServer, server, subscriber
-from tests.support import Market, at, market
+from tests.support.backend import BACKEND
+from tests.support.client import Market, at, market
+from tests.support.clock import T0
+from tests.support.live import RedisServer, server, subscriber
 
 CHANGES = """subscription($id: ID) { meetingChanged(meetingId: $id) {
   meeting { id status version alternative { startsAt } } event { kind label actor } } }"""
@@ -111,7 +112,7 @@ async def test_a_third_account_cannot_subscribe(http: tuple[str, httpx.AsyncClie
     base, client = http
     m = await market(client)
     meeting = (await m.request(at(T0, days=3)))["meeting"]
-    from tests.support import party
+    from tests.support.client import party
 
     stranger = await party(client)
     async with subscriber(base, stranger.token) as ws:

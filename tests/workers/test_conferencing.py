@@ -12,10 +12,10 @@ from core.clock import FrozenClock
 from models.enums import ConferenceStatus, NotificationKind, OutboxKind, TimelineEventKind
 from models.meetings import Meeting
 from models.outbox import OutboxEntry
-from tests.conftest import T0
-from tests.support import at
-from tests.workers.conftest import FakeZoom
-from tests.workers.helpers import agreed, cancel, changes, events, move, notes, owed_jobs, run_owed
+from tests.support.client import at
+from tests.support.clock import T0
+from tests.support.peers import FakeZoom
+from tests.support.workers import agreed, cancel, changes, events, move, notes, owed_jobs, run_owed
 from workers.conferencing.jobs import run_conference_job, run_entry
 from workers.conferencing.relay import relay_conference_jobs
 

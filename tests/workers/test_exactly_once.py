@@ -9,9 +9,9 @@ import pytest
 from core.clock import FrozenClock
 from models.enums import TimelineEventKind
 from models.meetings import Reminder, TimelineEvent
-from tests.conftest import T0
-from tests.support import at
-from tests.workers.helpers import agreed
+from tests.support.client import at
+from tests.support.clock import T0
+from tests.support.workers import agreed
 from workers.conferencing.relay import relay_conference_jobs
 from workers.reminders import send_due_reminders
 

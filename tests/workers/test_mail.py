@@ -11,10 +11,11 @@ from icalendar import Calendar
 from core.clock import FrozenClock
 from models.deliveries import DeliveryChannel, DeliveryStatus, NotificationDelivery
 from models.notifications import Notification
-from tests.conftest import T0
-from tests.support import at, party
-from tests.workers.conftest import Inbox, free_port
-from tests.workers.helpers import agreed, cancel, move, pk, set_email
+from tests.support.client import at, party
+from tests.support.clock import T0
+from tests.support.peers import Inbox
+from tests.support.ports import free_port
+from tests.support.workers import agreed, cancel, move, pk, set_email
 from workers import mail
 from workers.conferencing.relay import relay_conference_jobs
 
@@ -107,7 +108,7 @@ async def test_texts_in_the_recipients_time_zone(client: httpx.AsyncClient,
                                                  smtp: tuple[Inbox, int]) -> None:
     inbox, port = smtp
     env(smtp_url=f"smtp://127.0.0.1:{port}")
-    from tests.support import market
+    from tests.support.client import market
 
     m = await market(client)
     tokyo = await party(client, tz="Asia/Tokyo")

@@ -19,9 +19,9 @@ from core.settings import get_settings
 from models.enums import ConferenceStatus, OutboxKind, TimelineEventKind
 from models.meetings import Meeting
 from models.outbox import OutboxEntry
-from tests.conftest import T0
-from tests.support import at
-from tests.workers.helpers import agreed, events, owed_jobs
+from tests.support.client import at
+from tests.support.clock import T0
+from tests.support.workers import agreed, events, owed_jobs
 from workers import broker as brokers
 from workers.conferencing.relay import relay_conference_jobs
 

@@ -10,9 +10,9 @@ import pytest
 from core.clock import FrozenClock
 from models.enums import NotificationKind, ReminderKind, TimelineEventKind
 from models.meetings import Meeting, Reminder
-from tests.conftest import T0
-from tests.support import at
-from tests.workers.helpers import agreed, cancel, changes, events, move, notes, pk
+from tests.support.client import at
+from tests.support.clock import T0
+from tests.support.workers import agreed, cancel, changes, events, move, notes, pk
 from workers import reminders
 from workers.conferencing.relay import relay_conference_jobs
 from workers.reminders import send_due_reminders

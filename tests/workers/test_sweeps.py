@@ -9,9 +9,9 @@ import httpx
 from core.clock import FrozenClock
 from models.enums import MeetingStatus, NotificationKind, TimelineEventKind
 from models.meetings import Meeting
-from tests.conftest import T0
-from tests.support import at, market
-from tests.workers.helpers import agreed, events, notes
+from tests.support.client import at, market
+from tests.support.clock import T0
+from tests.support.workers import agreed, events, notes
 from workers.embedded import run_embedded
 from workers.sweeps import sweep_once
 

@@ -16,7 +16,7 @@ from models.meetings import TimelineEvent
 from models.notifications import Notification
 from models.outbox import OutboxEntry
 from schema.scalars import from_global_id, to_global_id
-from tests.support import Market, Party, market
+from tests.support.client import Market, Party, market
 from workers.conferencing.jobs import Outcome, run_entry
 
 
