@@ -16,6 +16,7 @@ import re
 import sys
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,19 +66,24 @@ def build_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
 
 class AccessLineWithoutQueryString(logging.Filter):
     """uvicorn's access line carries the whole URL: for a GraphQL GET, the query and its
-    variables (and a bad request as long as the URL). The line keeps the path and says how
-    long the query string was."""
+    variables (and a bad request as long as the URL). The line keeps the path, the names of
+    the parameters (a persisted query's GET shows `extensions` without `query`) and the
+    query string's length, never the values."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
             path, _, query = args[2].partition("?")
             if query:
-                record.args = (args[0], args[1], f"{path[:256]}?<{len(query)} bytes>",
+                names = sorted({name for name, _ in parse_qsl(query, keep_blank_values=True)
+                                if _PARAMETER_NAME.fullmatch(name)})[:8]
+                record.args = (args[0], args[1],
+                               f"{path[:256]}?{'&'.join(names)} ({len(query)} bytes)",
                                *args[3:])
         return True
 
 
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_]{1,32}")
 _ACCESS_FILTER = AccessLineWithoutQueryString()
 
 
