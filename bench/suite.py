@@ -64,6 +64,7 @@ IMG = ROOT / "docs" / "img"
 BEGIN, END = "<!-- bench/run: begin -->", "<!-- bench/run: end -->"
 
 TARGETS = {"viewer": 0.8, "list": 0.5, "statements": 6, "mutations": 500.0, "scale": 1.5}
+LIVE_KIB, LIVE_P99 = 40, 0.050
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -136,9 +137,16 @@ def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
 # --- setup ------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def server(url: str, redis: str, app: str = "app.asgi:create_app") -> Iterator[Server]:
-    with app_server(url, redis, app=app) as s:
+def server(url: str, redis: str, app: str = "app.asgi:create_app",
+           env: dict[str, str] | None = None) -> Iterator[Server]:
+    with app_server(url, redis, app=app, extra_env=env) as s:
         yield s
+
+
+def document_id(query: str) -> str:
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(query.encode()).hexdigest()
 
 
 async def _markets(base: str) -> tuple[Any, Any]:
@@ -205,6 +213,65 @@ async def statement_counts(url: str, bearer: str) -> dict[int, tuple[int, int]]:
     return counts
 
 
+async def mutation_round_trips(url: str, bearer: str, meeting_ids: list[int]
+                               ) -> dict[str, int]:
+    """PostgreSQL round trips of one confirmMeeting and one declineMeeting, in-process, as
+    tests/resolvers/test_round_trips.py counts them (every statement asyncpg sends)."""
+    import asyncpg
+
+    from app.asgi import create_app
+    from core import db
+    from core.settings import get_settings
+    from schema.scalars import to_global_id
+
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    await db.init_db(url)
+    sent: list[str] = []
+    inside = [False]
+    connection = asyncpg.connection.Connection
+    originals = {n: getattr(connection, n) for n in ("execute", "_execute", "executemany")}
+
+    def spy(original: Any) -> Any:
+        async def counted(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+            outer = not inside[0]
+            if outer:
+                sent.append(query)
+                inside[0] = True
+            try:
+                return await original(self, query, *args, **kwargs)
+            finally:
+                if outer:
+                    inside[0] = False
+        return counted
+
+    counts: dict[str, int] = {}
+    try:
+        transport = httpx.ASGITransport(app=create_app(get_settings(), manage_db=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+            headers = {"Authorization": f"Bearer {bearer}", "Content-Type": "application/json"}
+            await http.post("/graphql", content=body(VIEWER_QUERY), headers=headers)
+            for name, query, variables in (
+                    ("confirmMeeting", CONFIRM, {"i": {"meetingId": to_global_id(
+                        "Meeting", meeting_ids[0])}}),
+                    ("declineMeeting", DECLINE, {"i": {"meetingId": to_global_id(
+                        "Meeting", meeting_ids[1]), "reasonCode": "NOT_AVAILABLE"}})):
+                for n, original in originals.items():
+                    setattr(connection, n, spy(original))
+                sent.clear()
+                try:
+                    r = await http.post("/graphql", content=body(query, variables),
+                                        headers=headers)
+                finally:
+                    for n, original in originals.items():
+                        setattr(connection, n, original)
+                assert not r.json().get("errors"), r.text
+                counts[name] = len(sent)
+    finally:
+        await db.close_db()
+    return counts
+
+
 async def memory(server: Server, bearer: str, total: int = 10_000,
                  concurrency: int = 16) -> list[tuple[int, int]]:
     """(requests done, server RSS KiB) every 1,000 list requests."""
@@ -261,17 +328,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["scale_small"] = median_of(small)
         log("scale 1k", results["scale_small"])
 
-        # 1 and 2: the two sides alternate, `repeat` times.
+        # 1 and 2: the two sides alternate, `repeat` times. The API serves the two queries
+        # as trusted documents too (a manifest as the client preset writes it): the same
+        # server answers them sent as text and named by documentId.
+        # The manifest's texts are the queries printed differently, so that the text
+        # requests take the path of any text (parse cache, validation) and only the
+        # documentId requests the trusted one.
         viewer = body(VIEWER_QUERY)
-        runs: dict[str, list[dict[str, float]]] = {k: [] for k in
-                                                   ("viewer", "viewer_ref", "list", "list_ref")}
+        printed = {q: " ".join(q.split()) + " " for q in (VIEWER_QUERY, LIST_QUERY)}
+        manifest = Path(tempfile.mkstemp(suffix=".json")[1])
+        manifest.write_text(json.dumps({document_id(t): t for t in printed.values()}))
+        viewer_trusted = json.dumps({"documentId": document_id(printed[VIEWER_QUERY]),
+                                     "variables": {}})
+        list_trusted = json.dumps({"documentId": document_id(printed[LIST_QUERY]),
+                                   "variables": {"first": 20}})
+        runs: dict[str, list[dict[str, float]]] = {k: [] for k in (
+            "viewer", "viewer_ref", "list", "list_ref", "viewer_trusted", "list_trusted")}
         for _ in range(args.repeat):
-            with server(url, redis) as s:
+            with server(url, redis, env={"TRUSTED_DOCUMENTS": str(manifest)}) as s:
                 post(s, "/graphql", expert.token, viewer)
+                post(s, "/graphql", expert.token, viewer_trusted)
                 runs["viewer"].append(wrk(s, "/graphql", expert.token, [viewer],
                                           seconds=args.seconds, connections=args.connections))
+                runs["viewer_trusted"].append(wrk(s, "/graphql", expert.token,
+                                                  [viewer_trusted], seconds=args.seconds,
+                                                  connections=args.connections))
                 runs["list"].append(wrk(s, "/graphql", expert.token, [list_body],
                                         seconds=args.seconds, connections=args.connections))
+                runs["list_trusted"].append(wrk(s, "/graphql", expert.token, [list_trusted],
+                                                seconds=args.seconds,
+                                                connections=args.connections))
             with server(url, redis, BASELINE_APP) as s:
                 post(s, "/graphql", expert.token, viewer)
                 runs["viewer_ref"].append(wrk(s, "/graphql", expert.token, [viewer],
@@ -285,6 +371,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results[key + "_runs"] = [v["rps"] for v in values]
 
         results["statements"] = asyncio.run(statement_counts(url, expert.token))
+        results["round_trips"] = asyncio.run(mutation_round_trips(
+            url, mut_expert.token, asyncio.run(_data.awaiting_meetings(url, _pk(mut_expert.id),
+                                                                       2))))
 
         # 5. A fresh process: RSS idle, then every 1,000 of 10,000 list requests.
         with server(url, redis) as s:
@@ -322,6 +411,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             log("mutations", figures)
         results["mutations"] = median_of(mutation_runs)
         results["mutations_runs"] = [r["rps"] for r in mutation_runs]
+
+        # 6. Idle browser-like live connections (bench/live_connections.py), fresh servers.
+        if args.live_sizes:
+            import live_connections
+
+            sizes = [int(n) for n in args.live_sizes.split(",")]
+            ids = asyncio.run(live_connections.accounts(url, max(sizes)))
+            tokens = [live_connections.token(f"live-{i}") for i in range(max(sizes))]
+            results["live"] = []
+            for size in sizes:
+                with server(url, redis) as s:
+                    results["live"].append(asyncio.run(live_connections.measure(
+                        s, redis, url, ids[:size], tokens[:size], args.live_rate, 10.0)))
+                log("live", results["live"][-1])
 
         # 4 (large side).
         if args.large:
@@ -374,6 +477,20 @@ def table(r: dict[str, Any]) -> str:
          f"{st[20][0]} / {st[100][0]} (+{st[20][1]} auth)", "6 / 6 (reference)",
          "equal" if st[20][0] == st[100][0] else "differ", f"equal, ≤ {TARGETS['statements']}",
          _met(st[20][0] == st[100][0] and st[100][0] <= TARGETS["statements"])),
+        ("1. the same, trusted document (`documentId`) requests/s",
+         f"{r['viewer_trusted']['rps']:,.0f}", f"{vr['rps']:,.0f}",
+         f"{r['viewer_trusted']['rps'] / vr['rps']:.2f}× "
+         f"({r['viewer_trusted']['rps'] / v['rps']:.2f}× the text)",
+         f"≥ {TARGETS['viewer']}×",
+         _met(r["viewer_trusted"]["rps"] / vr["rps"] >= TARGETS["viewer"])),
+        ("2. the same list, trusted document (`documentId`) requests/s",
+         f"{r['list_trusted']['rps']:,.0f}", f"{lr['rps']:,.0f}",
+         f"{r['list_trusted']['rps'] / lr['rps']:.2f}× "
+         f"({r['list_trusted']['rps'] / li['rps']:.2f}× the text)",
+         f"≥ {TARGETS['list']}×", _met(r["list_trusted"]["rps"] / lr["rps"] >= TARGETS["list"])),
+        ("3. PostgreSQL round trips per confirmMeeting / declineMeeting",
+         f"{r['round_trips']['confirmMeeting']} / {r['round_trips']['declineMeeting']}",
+         "—", "", "fewer", ""),
         ("3. confirmMeeting + declineMeeting per second", f"{r['mutations']['rps']:,.0f}",
          "—", f"{r['mutations']['rps'] / TARGETS['mutations']:.2f}× target",
          f"≥ {TARGETS['mutations']:.0f}/s", _met(r["mutations"]["rps"] >= TARGETS["mutations"])),
@@ -393,6 +510,16 @@ def table(r: dict[str, Any]) -> str:
                  f"{mem['idle'] / 1024:.1f} / {rss_2k / 1024:.1f} / {rss_10k / 1024:.1f}",
                  "—", f"+{(rss_10k - rss_2k) / 1024:.1f} MiB from 2k to 10k",
                  "no growth beyond caches", _met(rss_10k - rss_2k < 4096)))
+    for live in r.get("live", []):
+        n = live["connections"]
+        rows.append((f"6. RSS per idle live connection at {n:,} (deflate negotiated: "
+                     f"{live['deflate_negotiated']:,}) (KiB)", f"{live['kib_per_connection']:.1f}",
+                     "—", "", f"≤ {LIVE_KIB} KiB", _met(live["kib_per_connection"] <= LIVE_KIB)))
+        rows.append((f"6. targeted delivery among {n:,}, {live['events'] // 10:,} events/s to "
+                     f"2 parties: p50 / p99 (ms), arrived", f"{_ms(live['p50'])} / "
+                     f"{_ms(live['p99'])}, {live['arrivals']:,} / {live['expected']:,}", "—",
+                     "", f"p99 ≤ {LIVE_P99 * 1000:.0f} ms" if n >= 10000 else "",
+                     _met(live["p99"] <= LIVE_P99) if n >= 10000 else ""))
     lines = ["| Figure | API | Reference | Ratio | Target | |", "|---|---:|---:|---:|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     runs = (f"Runs (requests/s): viewer {r['viewer_runs']}, reference {r['viewer_runs_ref']}; "
@@ -491,6 +618,10 @@ def main() -> None:
                         help="AWAITING_APPROVAL meetings per mutation run")
     parser.add_argument("--large", type=int, default=1_000_000,
                         help="meetings for the scale figure (0: skip)")
+    parser.add_argument("--live-sizes", default="1000,5000,10000",
+                        help="idle live connections per run of the live figure ('' skips)")
+    parser.add_argument("--live-rate", type=int, default=200,
+                        help="targeted events per second among the live connections")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--json", help="also write the raw figures here")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -501,6 +632,8 @@ def main() -> None:
     results["connections"] = args.connections
     for key in ("viewer", "list"):
         results[f"{key}_runs_ref"] = results.pop(f"{key}_ref_runs")
+    results.pop("viewer_trusted_runs", None)
+    results.pop("list_trusted_runs", None)
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
