@@ -22,7 +22,7 @@ function Live() {
   useSubscription(NOTIFICATION_RECEIVED, {
     onData: ({ client, data }) => {
       const note = data.data?.notificationReceived;
-      if (note) prependNotification(client.cache, note.id);
+      if (note) prependNotification(client.cache, note.id, note.createdAt);
     },
   });
   return null;

@@ -73,10 +73,21 @@ export function placeMeeting(cache: ApolloCache, meeting: Placed, cursor: string
   });
 }
 
+// The unread count comes from two sources: absolute counts (the list query, the answer of
+// markNotificationsRead) and +1 per live notification. A notification created before the
+// server counted, but delivered after the answer, is already in that count: the read time
+// the answer carries (server clock, like createdAt) tells which.
+let countedAt = "";
+
+export function notificationsCountedAt(readAt: string | null | undefined): void {
+  if (readAt && readAt > countedAt) countedAt = readAt;
+}
+
 /** A new notification goes first in every cached list (newest first) and counts as unread. */
-export function prependNotification(cache: ApolloCache, id: string): void {
+export function prependNotification(cache: ApolloCache, id: string, createdAt: string): void {
   const ref = cache.identify({ __typename: "Notification", id });
   if (!ref) return;
+  const counted = Date.parse(createdAt) <= Date.parse(countedAt || "1970-01-01T00:00:00Z");
   cache.modify({
     id: "ROOT_QUERY",
     fields: {
@@ -87,7 +98,7 @@ export function prependNotification(cache: ApolloCache, id: string): void {
         // from endCursor), so the live edge needs none.
         const edge: Edge = { __typename: "NotificationEdge", cursor: "", node: { __ref: ref } };
         return { ...list, edges: [edge, ...list.edges],
-                 unreadCount: (list.unreadCount ?? 0) + 1 };
+                 unreadCount: (list.unreadCount ?? 0) + (counted ? 0 : 1) };
       },
     },
   });

@@ -6,6 +6,7 @@ import { useState } from "react";
 import { Link } from "react-router";
 
 import { FormErrors, type UserError } from "../components/Errors";
+import { notificationsCountedAt } from "../live";
 import { MARK_READ, NOTIFICATIONS } from "../operations";
 import { useViewer } from "../session";
 import { formatDateTime } from "../time";
@@ -18,8 +19,15 @@ export function Notifications() {
     update: (cache, result, { variables }) => {
       const payload = result.data?.markNotificationsRead;
       if (!payload) return;
+      const countedAt = payload.notifications[0]?.readAt;
+      notificationsCountedAt(countedAt);
+      // Live ones that arrived before this answer but were created after the server counted.
+      const cached = cache.readQuery({ query: NOTIFICATIONS });
+      const later = countedAt ? (cached?.notifications.edges ?? []).filter(({ node }) =>
+        !node.readAt && Date.parse(node.createdAt) > Date.parse(countedAt)).length : 0;
       cache.modify({ id: "ROOT_QUERY", fields: {
-        notifications: (existing) => ({ ...(existing as object), unreadCount: payload.unreadCount }),
+        notifications: (existing) => ({ ...(existing as object),
+                                        unreadCount: payload.unreadCount + later }),
       } });
       // "Mark all" names no ids, so the payload lists none: the count of 0 says they all are.
       if (!variables?.ids && payload.unreadCount === 0 && !payload.errors.length) {
