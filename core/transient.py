@@ -44,6 +44,9 @@ def is_transient(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, asyncpg.exceptions.InterfaceError) and "closed" in str(exc):
             return True  # the connection went away under a query
+        if isinstance(exc, asyncpg.exceptions.InternalClientError) and (
+                "in progress" in str(exc)):
+            return True  # a pooled connection left mid-operation by a server restart
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
             return True
         exc = exc.__cause__ or exc.__context__

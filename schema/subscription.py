@@ -64,6 +64,8 @@ class _Snapshots:
 
     async def get(self, event_id: int, load: Callable[[], Awaitable[Any]]) -> Any:
         future = self.loading.get(event_id)
+        if future is not None and future.done() and future.exception() is not None:
+            future = None  # a load that failed (an outage) is tried again, not remembered
         if future is None:
             future = asyncio.ensure_future(load())
             self.loading[event_id] = future

@@ -23,6 +23,7 @@ BATCH = 200
 # A backlog (rows left by an outage, or by a burst) goes out a batch at a time with this pause
 # in between, not all at once: subscribers keep up instead of overflowing their queues.
 BACKLOG_PAUSE_SECONDS = 0.05
+DELIVERY_TIMEOUT_SECONDS = 10.0
 
 
 class Relay:
@@ -58,7 +59,11 @@ class Relay:
             self._wake.clear()
             try:
                 while True:
-                    if await self.deliver_pending() < BATCH:
+                    # Bounded: a connection wedged by a database restart must not stop the
+                    # relay for good (cancelled, its connection is dropped by the pool).
+                    delivered = await asyncio.wait_for(self.deliver_pending(),
+                                                       timeout=DELIVERY_TIMEOUT_SECONDS)
+                    if delivered < BATCH:
                         break
                     await asyncio.sleep(BACKLOG_PAUSE_SECONDS)
                 delay = self.interval

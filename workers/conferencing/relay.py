@@ -101,7 +101,8 @@ class HandOff:
             await self._wake.wait()
             self._wake.clear()
             try:
-                while await relay_conference_jobs(in_process=self.in_process) == BATCH:
+                while await asyncio.wait_for(relay_conference_jobs(in_process=self.in_process),
+                                             timeout=30) == BATCH:
                     pass
             except asyncio.CancelledError:
                 raise
