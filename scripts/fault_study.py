@@ -198,7 +198,8 @@ async def study(name: str, inject: Callable[[Stack, list[Any]], Awaitable[dict[s
             expected = {r["id"] for r in rows if account in json.loads(r["payload"])["account_ids"]}
             missing = expected - set(w.positions)
             print(f"   watcher: {len(expected)} expected, {len(w.positions)} received, "
-                  f"{len(missing)} missing, {w.resyncs} resyncs, ended {w.ended[:2]}", file=sys.stderr)
+                  f"{len(missing)} missing, {w.resyncs} resyncs, ended {w.ended[:2]}",
+                  file=sys.stderr)
             if missing and not w.resyncs:
                 lost_deliveries += len(missing)
         found = await violations(s.db)
