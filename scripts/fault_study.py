@@ -12,7 +12,7 @@ re-subscribes with `after` = its last position whenever its socket closes.
 Columns: client errors (answers that were errors or none, each then retried); plain
 (answers that were not GraphQL JSON); recovery (seconds from the fault's start to the last
 client error); converged (seconds after the load stopped until every invariant held);
-invariants (violations of tests/faults/harness.INVARIANTS); lost (committed mutations whose
+invariants (violations of tests/support/faults.INVARIANTS); lost (committed mutations whose
 answer never came = ambiguous, plus deliveries missing at a subscriber without a resync);
 duplicated (meetings booked twice, conferences or reminders sent twice, events delivered
 twice in one subscription); exit (the SIGTERMed process's status and seconds to exit).
@@ -37,7 +37,8 @@ import httpx  # noqa: E402
 import jwt  # noqa: E402
 import websockets  # noqa: E402
 
-from tests.faults.harness import (  # noqa: E402
+from tests.support.client import PAYLOAD, Market, market  # noqa: E402
+from tests.support.faults import (  # noqa: E402
     GRACE_SECONDS,
     Stack,
     Tally,
@@ -46,7 +47,6 @@ from tests.faults.harness import (  # noqa: E402
     stack,
     violations,
 )
-from tests.support import PAYLOAD, Market, market  # noqa: E402
 
 REQUEST = f"""mutation($input: RequestMeetingInput!) {{
   requestMeeting(input: $input) {{ {PAYLOAD} }} }}"""

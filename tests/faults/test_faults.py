@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults.harness import (
+from tests.support.client import PAYLOAD, Market, market
+from tests.support.faults import (
     GRACE_SECONDS,
     PG_BIN,
     Stack,
@@ -22,7 +23,6 @@ from tests.faults.harness import (
     until,
     violations,
 )
-from tests.support import PAYLOAD, Market, market
 
 pytestmark = [pytest.mark.pg,
               pytest.mark.skipif(PG_BIN is None, reason="needs PostgreSQL binaries")]

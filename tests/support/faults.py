@@ -24,7 +24,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.live import RedisServer, free_port, wait_port
+from tests.support.live import RedisServer
+from tests.support.ports import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GRACE_SECONDS = 3
