@@ -3,6 +3,7 @@ own processes, a fault injected under load, then the invariants. PostgreSQL-back
 (the servers are private either way). The whole study: scripts/fault_study.py."""
 
 import asyncio
+import contextlib
 import random
 import signal
 import time
@@ -189,3 +190,48 @@ def test_sigterm_under_load_always_exits_in_time() -> None:
                 s.redis.start()
             elif fault == "postgres stopped":
                 s.pg.start()
+
+
+def test_one_error_shape_during_a_database_outage() -> None:
+    """A token the server has not seen lately needs the database to authenticate: during an
+    outage that answers GraphQL JSON with SERVICE_UNAVAILABLE (503 + Retry-After), and a
+    WebSocket's connection_init is closed with 1013 — never a plain 500 or a dropped socket."""
+    import json
+
+    import websockets
+
+    from app.auth import make_token
+    from core.settings import get_settings
+
+    with stack() as s:
+        api = s.server()
+        api.start()
+        token = make_token(get_settings(), f"cold-{time.time_ns()}", name="Cold Cache")
+        s.pg.stop("immediate")
+        try:
+            response = httpx.post(
+                f"http://{api.base}/graphql", json={"query": "{ viewer { account { id } } }"},
+                headers={"Authorization": f"Bearer {token}",
+                         "Accept": "application/graphql-response+json"}, timeout=30)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "1"
+            body = response.json()
+            assert body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+            async def ws_close_code() -> int | None:
+                async with websockets.connect(f"ws://{api.base}/graphql",
+                                              subprotocols=["graphql-transport-ws"]) as ws:
+                    await ws.send(json.dumps({"type": "connection_init",
+                                              "payload": {"authorization": f"Bearer {token}"}}))
+                    with contextlib.suppress(websockets.ConnectionClosed):
+                        await asyncio.wait_for(ws.recv(), 30)
+                    await asyncio.wait_for(ws.wait_closed(), 10)
+                    return ws.close_code
+
+            assert asyncio.run(ws_close_code()) == 1013
+        finally:
+            s.pg.start()
+        answer = httpx.post(f"http://{api.base}/graphql",
+                            json={"query": "{ viewer { account { displayName } } }"},
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30).json()
+        assert answer["data"]["viewer"]["account"]["displayName"] == "Cold Cache"
