@@ -112,6 +112,11 @@ class OutageAwareTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]
             await super().handle_connection_init(message)
         except ServiceUnavailable:
             await self.websocket.close(code=TRY_AGAIN_LATER, reason="Try again later")
+        # Strawberry's connection_init timeout sleeps out its whole minute even after the
+        # init came: a task held by every new connection for nothing.
+        task = self.connection_init_timeout_task
+        if self.connection_init_received and task is not None and not task.done():
+            task.cancel()
 
 
 class ServiceUnavailable(Exception):

@@ -42,5 +42,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             logger=logging.getLogger("uvicorn.error"),
         )
 
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        # uvicorn keeps the handshake's response (its headers) for the connection's life;
+        # it is only read while accepting.
+        if self.handshake_complete and hasattr(self, "response"):
+            del self.response
+
 
 UVICORN_WS = "app.websocket_protocol:LeanWebSocketProtocol"
