@@ -5,11 +5,13 @@ make their own accounts (unique subs), so they never see each other's rows."""
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 
 from app.asgi import create_app
 from core import db
@@ -17,6 +19,8 @@ from core.clock import FrozenClock
 from core.settings import get_settings
 from tests.support.backend import BACKEND
 from tests.support.clock import T0, frozen_at
+from tests.support.peers import Inbox
+from tests.support.ports import free_port
 
 PG_ADMIN = os.environ.get("MEETINGS_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 
@@ -67,6 +71,43 @@ async def orm(database_url: str) -> AsyncIterator[str]:
 def frozen() -> Iterator[FrozenClock]:
     with frozen_at(T0) as frozen_clock:
         yield frozen_clock
+
+
+@pytest.fixture
+def env() -> Iterator[Callable[..., None]]:
+    """`env(smtp_url=..., environment="production", ...)`: settings through the environment
+    for one test (None unsets one); the old values come back afterwards."""
+    saved: dict[str, str | None] = {}
+
+    def set_env(**values: Any) -> None:
+        for key, value in values.items():
+            name = key.upper()
+            saved.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = str(value)
+        get_settings.cache_clear()
+
+    yield set_env
+    for name, old in saved.items():
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free port, collecting what it receives."""
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

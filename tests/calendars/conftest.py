@@ -1,17 +1,14 @@
 """Fixtures of the calendar tests: a real local HTTP server serving iCalendar fixtures (and the
-bad answers a calendar URL can give), and settings set through the environment."""
+bad answers a calendar URL can give). `env` and `smtp` come from tests/conftest.py."""
 
-import os
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
-from typing import Any
 
 import pytest
 import trustme
 
-from core.settings import get_settings
 from tests.support.calendars import CalendarServer, TlsServer, handler_for
 
 
@@ -55,27 +52,3 @@ def calendar_server(ics_server: CalendarServer) -> Iterator[CalendarServer]:
     ics_server.counts.clear()
     ics_server.requests.clear()
     yield ics_server
-
-
-@pytest.fixture
-def env() -> Iterator[Callable[..., None]]:
-    """`env(environment="production", ...)`: settings through the environment for one test."""
-    saved: dict[str, str | None] = {}
-
-    def set_env(**values: Any) -> None:
-        for key, value in values.items():
-            name = key.upper()
-            saved.setdefault(name, os.environ.get(name))
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = str(value)
-        get_settings.cache_clear()
-
-    yield set_env
-    for name, old in saved.items():
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-    get_settings.cache_clear()

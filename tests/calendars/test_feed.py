@@ -3,7 +3,7 @@ two independent parsers (icalendar and ics), and matched against the e-mail invi
 
 import asyncio
 import email
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 import httpx
 import ics
 import pytest
-from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
 from core.clock import FrozenClock
@@ -20,23 +19,10 @@ from resolvers import calendar_feed
 from tests.support.client import Party, at, market
 from tests.support.clock import T0
 from tests.support.peers import Inbox
-from tests.support.ports import free_port
-from tests.support.workers import agreed, cancel, move, set_email
-from workers import mail
+from tests.support.workers import agreed, cancel, move, send_due_emails, set_email
 from workers.conferencing.relay import relay_conference_jobs
 
 ROTATE = "mutation { rotateCalendarFeed { feed { url createdAt } errors { code } } }"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 async def rotate(who: Party) -> str:
@@ -76,11 +62,6 @@ def attachment(data: bytes) -> tuple[str, str, int]:
     raise AssertionError("no invite attached")
 
 
-async def send_emails() -> None:
-    while await mail.send_due_emails():
-        pass
-
-
 async def test_feed_follows_the_meeting_and_matches_the_email_invites(
         client: httpx.AsyncClient, frozen: FrozenClock, env: Callable[..., None],
         smtp: tuple[Inbox, int]) -> None:
@@ -90,7 +71,7 @@ async def test_feed_follows_the_meeting_and_matches_the_email_invites(
     m, mid = await agreed(client, start)
     await set_email(m.user, f"feed-user-{mid}@example.com")
     await relay_conference_jobs(in_process=True)  # the conference link
-    await send_emails()
+    await send_due_emails()
     assert (await m.user.q("{ viewer { calendarFeed { url } } }"))["viewer"]["calendarFeed"] \
         is None
     user_url, expert_url = await rotate(m.user), await rotate(m.expert)
@@ -133,7 +114,7 @@ async def test_feed_follows_the_meeting_and_matches_the_email_invites(
     assert event.decoded("DTSTART") == at(T0, days=5)
 
     await cancel(m, mid)
-    await send_emails()
+    await send_due_emails()
     [event] = events((await get(client, expert_url)).content).values()
     assert str(event["STATUS"]) == "CANCELLED"
     assert (str(event["UID"]), int(event["SEQUENCE"])) == (uid, sequence + 2)

@@ -17,6 +17,7 @@ from models.notifications import Notification
 from models.outbox import OutboxEntry
 from schema.scalars import from_global_id, to_global_id
 from tests.support.client import Market, Party, market
+from workers import mail
 from workers.conferencing.jobs import Outcome, run_entry
 
 
@@ -86,6 +87,12 @@ async def set_email(who: Party, email: str) -> None:
                            tz=claims.get("tz"))
     await who.q("{ viewer { account { id } } }")
     assert (await Account.get(id=pk(who.id))).email == email
+
+
+async def send_due_emails() -> None:
+    """Sweeps until nothing is due (other tests' notifications share the database)."""
+    while await mail.send_due_emails():
+        pass
 
 
 async def owed_jobs(meeting_id: int) -> list[OutboxEntry]:

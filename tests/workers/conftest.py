@@ -1,67 +1,28 @@
-"""Fixtures of the worker tests: settings from the environment, a real SMTP server
-(aiosmtpd) and a local Zoom-speaking HTTP server (Starlette under uvicorn, in a thread)."""
+"""Fixtures of the worker tests: `env` with quick conference retries, and a local Zoom-speaking
+HTTP server (Starlette under uvicorn, in a thread). `smtp` comes from tests/conftest.py."""
 
 import asyncio
-import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
 
-from core.settings import get_settings
-from tests.support.peers import FakeZoom, Inbox
+from tests.support.peers import FakeZoom
 from tests.support.ports import free_port
 from workers.conferencing import zoom
 from workers.conferencing.relay import relay_conference_jobs
 
 
 @pytest.fixture
-def env() -> Iterator[Callable[..., None]]:
-    """`env(smtp_url=..., ...)`: sets settings through the environment for one test."""
-    saved: dict[str, str | None] = {}
-
-    def set_env(**values: Any) -> None:
-        for key, value in values.items():
-            name = key.upper()
-            saved.setdefault(name, os.environ.get(name))
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = str(value)
-        get_settings.cache_clear()
-
-    set_env(conference_backoff_seconds=0.01, conference_attempts=3)
-    yield set_env
-    for name, old in saved.items():
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
-    get_settings.cache_clear()
-
-
-# --- SMTP ---------------------------------------------------------------------------------
-
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
+def env(env: Callable[..., None]) -> Callable[..., None]:
+    """tests/conftest.py's `env`, with quick conference retries for the worker tests."""
+    env(conference_backoff_seconds=0.01, conference_attempts=3)
+    return env
 
 
 # --- Zoom ---------------------------------------------------------------------------------
-
 
 
 @pytest.fixture

@@ -15,15 +15,8 @@ from tests.support.client import at, party
 from tests.support.clock import T0
 from tests.support.peers import Inbox
 from tests.support.ports import free_port
-from tests.support.workers import agreed, cancel, move, pk, set_email
-from workers import mail
+from tests.support.workers import agreed, cancel, move, pk, send_due_emails, set_email
 from workers.conferencing.relay import relay_conference_jobs
-
-
-async def send_due_emails() -> None:
-    """Sweeps until nothing is due (other tests' notifications share the database)."""
-    while await mail.send_due_emails():
-        pass
 
 
 def parse(data: bytes) -> tuple[Message, Calendar | None]:
