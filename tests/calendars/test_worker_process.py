@@ -15,16 +15,9 @@ import redis
 from models.accounts import Account
 from models.calendars import BusyCalendar, BusyInterval
 from tests.support.calendars import CalendarServer
+from tests.support.shared_redis import REDIS_URL, redis_up
 
-REDIS_URL = os.environ.get("MEETINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL).ping())
-    except redis.RedisError:
-        return False
 
 
 def _event(start: datetime) -> bytes:
@@ -38,7 +31,7 @@ def _event(start: datetime) -> bytes:
 @pytest.mark.parametrize("broker", ["redis", "none"])
 async def test_the_worker_process_refreshes_due_calendars(
         orm: str, calendar_server: CalendarServer, broker: str) -> None:
-    if broker == "redis" and not _redis_up():
+    if broker == "redis" and not redis_up():
         pytest.skip("needs Redis at " + REDIS_URL)
     # The worker runs on the real clock: the calendar is due now, its event two days ahead.
     now = datetime.now(UTC)

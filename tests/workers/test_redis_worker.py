@@ -21,22 +21,15 @@ from models.meetings import Meeting
 from models.outbox import OutboxEntry
 from tests.support.client import at
 from tests.support.clock import T0
+from tests.support.shared_redis import REDIS_URL, redis_up
 from tests.support.workers import agreed, events, owed_jobs
 from workers import broker as brokers
 from workers.conferencing.relay import relay_conference_jobs
 
-REDIS_URL = os.environ.get("MEETINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL).ping())
-    except redis.RedisError:
-        return False
-
-
-pytestmark = pytest.mark.skipif(not _redis_up(), reason="needs Redis at " + REDIS_URL)
+pytestmark = pytest.mark.skipif(not redis_up(), reason="needs Redis at " + REDIS_URL)
 
 
 @pytest.fixture

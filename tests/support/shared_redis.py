@@ -1,0 +1,14 @@
+"""The shared Redis the tests may use (MEETINGS_TEST_REDIS), and whether it answers."""
+
+import os
+
+import redis
+
+REDIS_URL = os.environ.get("MEETINGS_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def redis_up() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL).ping())
+    except redis.RedisError:
+        return False
