@@ -19,6 +19,20 @@ NESTED_VARS = """query($a: Int, $b: Int = 100) {
   conversations(first: $a) { messages(first: $b) { edges { node { id } } } } }"""
 
 
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """One entry per call of the validation that schema/limits.py runs (and caches)."""
+    calls: list[None] = []
+    real_validate = limits.validate
+
+    def counting_validate(*args: Any, **kwargs: Any) -> Any:
+        calls.append(None)
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(limits, "validate", counting_validate)
+    return calls
+
+
 def _error(body: dict[str, Any]) -> dict[str, Any]:
     assert body.get("errors"), body
     return body["errors"][0]  # type: ignore[no-any-return]
@@ -99,16 +113,7 @@ async def test_body_over_the_limit_is_413(orm: str) -> None:
 
 
 async def test_repeated_query_hits_the_validation_cache(orm: str,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = 0
-    real_validate = limits.validate
-
-    def counting_validate(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return real_validate(*args, **kwargs)
-
-    monkeypatch.setattr(limits, "validate", counting_validate)
+                                                        validations: list[None]) -> None:
     settings = settings_with()
     bearer = token(settings)
     query = f"# {uuid.uuid4().hex}\n{{ viewer {{ account {{ id }} }} }}"
@@ -117,7 +122,7 @@ async def test_repeated_query_hits_the_validation_cache(orm: str,
             assert (await gql(http, query, bearer=bearer)).get("errors") is None
     async with app_client(settings_with()) as http:  # another app, the same limits
         assert (await gql(http, query, bearer=bearer)).get("errors") is None
-    assert calls == 1
+    assert len(validations) == 1
     assert rules_for(settings) is rules_for(settings_with())
 
 
@@ -172,16 +177,7 @@ async def test_nul_characters_are_refused_before_anything_runs(client: httpx.Asy
 
 
 async def test_directive_limit_is_checked_before_validation(
-        orm: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = 0
-    real_validate = limits.validate
-
-    def counting_validate(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        return real_validate(*args, **kwargs)
-
-    monkeypatch.setattr(limits, "validate", counting_validate)
+        orm: str, validations: list[None]) -> None:
     settings = settings_with(max_query_directives=5)
     bearer = token(settings)
     marker = f"m{uuid.uuid4().hex}"
@@ -200,9 +196,9 @@ async def test_directive_limit_is_checked_before_validation(
         [error] = (await gql(http, f"{{ {marker}: __typename @aa @aa @aa }}",
                              bearer=bearer))["errors"]
         assert "'@aa' is repeated" in error["message"]
-        assert calls == 0  # none of them reached validation
+        assert len(validations) == 0  # none of them reached validation
         within = " ".join(f"a{i}: __typename {include}" for i in range(5))
         for _ in range(2):
             ok = await gql(http, f"query Ok{marker} {{ {within} }}", bearer=bearer)
             assert ok.get("errors") is None and len(ok["data"]) == 5
-    assert calls == 1  # validated once, then from the cache
+    assert len(validations) == 1  # validated once, then from the cache
