@@ -3,19 +3,18 @@ in-process sweeps) refreshes a due busy calendar from the local calendar server.
 
 import asyncio
 import os
-import signal
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
 
 from models.accounts import Account
 from models.calendars import BusyCalendar, BusyInterval
 from tests.support.calendars import CalendarServer
-from tests.support.shared_redis import REDIS_URL, redis_up
+from tests.support.shared_redis import REDIS_URL, drop_namespace, redis_up
+from tests.support.workers import stop_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,18 +57,9 @@ async def test_the_worker_process_refreshes_due_calendars(
                 break
             await asyncio.sleep(0.1)
     finally:
-        if worker.returncode is None:
-            worker.send_signal(signal.SIGTERM)
-        try:
-            output = (await asyncio.wait_for(worker.communicate(), timeout=30))[0].decode()
-        except TimeoutError:
-            worker.kill()
-            output = (await worker.communicate())[0].decode()
+        output = await stop_worker(worker)
         if broker == "redis":
-            client = redis.Redis.from_url(REDIS_URL)
-            keys = list(client.scan_iter(f"{namespace}*"))
-            if keys:
-                client.delete(*keys)
+            drop_namespace(namespace)
     assert worker.returncode == 0, output
     assert fresh.last_fetched_at is not None and fresh.last_error is None, output
     assert fresh.next_fetch_at > now

@@ -12,3 +12,11 @@ def redis_up() -> bool:
         return bool(redis.Redis.from_url(REDIS_URL).ping())
     except redis.RedisError:
         return False
+
+
+def drop_namespace(namespace: str) -> None:
+    """Deletes a test's Dramatiq keys (its own namespace) from the shared Redis."""
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{namespace}*"))
+    if keys:
+        client.delete(*keys)

@@ -1,5 +1,8 @@
-"""Meetings in a given state, made through the real API as a client would."""
+"""Meetings in a given state, made through the real API as a client would; stopping a
+`meetings worker` process."""
 
+import asyncio
+import signal
 from datetime import datetime
 from typing import Any
 
@@ -115,3 +118,14 @@ async def run_owed(frozen: FrozenClock, meeting_id: int) -> list[Outcome]:
             frozen.set(entry.retry_at)
         outcomes.append(await run_entry(entry.id))
     raise AssertionError(f"jobs of meeting {meeting_id} still owed after 20 attempts")
+
+
+async def stop_worker(worker: asyncio.subprocess.Process) -> str:
+    """SIGTERM (a kill if it has not exited within 30 s); the process's output."""
+    if worker.returncode is None:
+        worker.send_signal(signal.SIGTERM)
+    try:
+        return (await asyncio.wait_for(worker.communicate(), timeout=30))[0].decode()
+    except TimeoutError:
+        worker.kill()
+        return (await worker.communicate())[0].decode()

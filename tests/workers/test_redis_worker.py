@@ -3,7 +3,6 @@ and a real worker process consumes them (Dramatiq, AsyncIO actors, Tortoise on b
 
 import asyncio
 import os
-import signal
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,8 +20,8 @@ from models.meetings import Meeting
 from models.outbox import OutboxEntry
 from tests.support.client import at
 from tests.support.clock import T0
-from tests.support.shared_redis import REDIS_URL, redis_up
-from tests.support.workers import agreed, events, owed_jobs
+from tests.support.shared_redis import REDIS_URL, drop_namespace, redis_up
+from tests.support.workers import agreed, events, owed_jobs, stop_worker
 from workers import broker as brokers
 from workers.conferencing.relay import relay_conference_jobs
 
@@ -39,10 +38,7 @@ def namespace(env: Callable[..., None]) -> Iterator[str]:
     brokers.reset()
     yield name
     brokers.reset()
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{name}*"))
-    if keys:
-        client.delete(*keys)
+    drop_namespace(name)
 
 
 async def _start_worker(orm: str, namespace: str) -> asyncio.subprocess.Process:
@@ -56,13 +52,7 @@ async def _start_worker(orm: str, namespace: str) -> asyncio.subprocess.Process:
 
 
 async def _stop_worker(worker: asyncio.subprocess.Process) -> str:
-    if worker.returncode is None:
-        worker.send_signal(signal.SIGTERM)
-    try:
-        output = (await asyncio.wait_for(worker.communicate(), timeout=30))[0].decode()
-    except TimeoutError:
-        worker.kill()
-        output = (await worker.communicate())[0].decode()
+    output = await stop_worker(worker)
     assert worker.returncode == 0, output
     assert "consuming" in output
     return output
