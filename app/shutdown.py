@@ -32,6 +32,8 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
+from core.db import REQUEST_DEADLINE
+
 log = logging.getLogger("meetings.shutdown")
 
 GOING_AWAY = 1001
@@ -87,9 +89,11 @@ class Deadlines:
             when = min(when, self.cut_at)
         async with asyncio.timeout_at(when) as timeout:
             self.timeouts.add(timeout)
+            token = REQUEST_DEADLINE.set(timeout)
             try:
                 yield timeout
             finally:
+                REQUEST_DEADLINE.reset(token)
                 self.timeouts.discard(timeout)
 
     def shutting_down(self, grace_seconds: float) -> None:
@@ -97,7 +101,7 @@ class Deadlines:
         self.cut_at = loop.time() + max(grace_seconds - 1.0, 0.5)
         for timeout in list(self.timeouts):
             when = timeout.when()
-            if when is None or when > self.cut_at:
+            if when is not None and when > self.cut_at:  # None: lifted at COMMIT
                 timeout.reschedule(self.cut_at)
 
 

@@ -1,7 +1,9 @@
 """Tortoise configuration, shared by the server, the worker, the CLI and the tests; and the
 transaction every mutation runs in."""
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -133,6 +135,24 @@ def is_postgres(client: BaseDBAsyncClient) -> bool:
     return client.capabilities.dialect == "postgres"
 
 
+# The request's deadline (`app.shutdown.Deadlines`), when the transaction runs in a request.
+REQUEST_DEADLINE: contextvars.ContextVar[asyncio.Timeout | None] = contextvars.ContextVar(
+    "request_deadline", default=None)
+
+
+async def _past_the_deadline_no_more() -> None:
+    """Right before COMMIT: a deadline that has fired ends the transaction here (rolled
+    back), one that has not is lifted — a cancellation landing while COMMIT is on the wire
+    would answer "nothing was applied" for a transaction that was."""
+    deadline = REQUEST_DEADLINE.get()
+    if deadline is None:
+        return
+    if deadline.expired():
+        await asyncio.sleep(0)  # the pending cancellation is delivered here, before COMMIT
+        return
+    deadline.reschedule(None)
+
+
 @contextlib.asynccontextmanager
 async def transaction(*, lock_timeout_ms: int = 0,
                       statement_timeout_ms: int = 0) -> AsyncIterator[BaseDBAsyncClient]:
@@ -156,6 +176,7 @@ async def transaction(*, lock_timeout_ms: int = 0,
     except BaseException as exc:
         await context.__aexit__(type(exc), exc, exc.__traceback__)
         raise
+    await _past_the_deadline_no_more()
     try:
         await client.commit()
     except BaseException as exc:

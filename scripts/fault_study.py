@@ -35,13 +35,13 @@ sys.path.insert(0, str(ROOT))
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 import jwt  # noqa: E402
-import websockets  # noqa: E402
 
 from tests.support.client import PAYLOAD, Market, market  # noqa: E402
 from tests.support.faults import (  # noqa: E402
     GRACE_SECONDS,
     Stack,
     Tally,
+    Watcher,
     in_days,
     keyed,
     stack,
@@ -52,58 +52,6 @@ REQUEST = f"""mutation($input: RequestMeetingInput!) {{
   requestMeeting(input: $input) {{ {PAYLOAD} }} }}"""
 CONFIRM = f"""mutation($input: MeetingRefInput!) {{
   confirmMeeting(input: $input) {{ {PAYLOAD} }} }}"""
-CHANGES = """subscription($after: String) { meetingChanged(after: $after) { position resync } }"""
-
-
-class Watcher:
-    """One expert's account-wide subscription, resumed with `after` after every close."""
-
-    def __init__(self, base: str, token: str) -> None:
-        self.base, self.token = base, token
-        self.positions: list[int] = []
-        self.resyncs = 0
-        self.duplicates = 0
-        self.ended: list[str] = []  # subscriptions the server ended (should be none)
-        self.task: asyncio.Task[None] | None = None
-
-    async def run(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                await self._once()
-            await asyncio.sleep(0.3)
-
-    async def _once(self) -> None:
-        async with websockets.connect(f"ws://{self.base}/graphql",
-                                      subprotocols=["graphql-transport-ws"]) as ws:
-            await ws.send(json.dumps({"type": "connection_init",
-                                      "payload": {"authorization": f"Bearer {self.token}"}}))
-            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            if ack["type"] != "connection_ack":
-                return
-            after = str(self.positions[-1]) if self.positions else None
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": CHANGES, "variables": {"after": after}}}))
-            seen: set[int] = set()
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "ping":
-                    await ws.send(json.dumps({"type": "pong"}))
-                if message["type"] in ("error", "complete") or (
-                        message["type"] == "next" and message["payload"].get("errors")):
-                    self.ended.append(json.dumps(message)[:300])
-                    return  # ended by the server: subscribe again (counted)
-                if message["type"] != "next" or not message["payload"].get("data"):
-                    continue
-                change = message["payload"]["data"]["meetingChanged"]
-                position = int(change["position"])
-                self.resyncs += bool(change["resync"])
-                if position in seen:
-                    self.duplicates += 1
-                seen.add(position)
-                if position not in self.positions:
-                    self.positions.append(position)
-
-
 async def _load(apis: list[str], m: Market, tally: Tally, stop: asyncio.Event,
                 offset: int) -> int:
     """requestMeeting then confirmMeeting, over and over, each keyed and retried."""

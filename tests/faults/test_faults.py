@@ -4,20 +4,28 @@ own processes, a fault injected under load, then the invariants. PostgreSQL-back
 
 import asyncio
 import contextlib
+import itertools
+import os
 import random
 import signal
 import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import httpx
 import pytest
 
+from app.shutdown import WATCHDOG_MARGIN_SECONDS
+from schema.scalars import from_global_id
 from tests.support.client import PAYLOAD, Market, market
 from tests.support.faults import (
     GRACE_SECONDS,
     PG_BIN,
     Stack,
     Tally,
+    Watcher,
     in_days,
     keyed,
     stack,
@@ -145,51 +153,115 @@ def test_worker_sigkill() -> None:
         asyncio.run(run())
 
 
+SIGTERM_RUNS = ("none", "redis stopped", "postgres stopped") * 3
+
+
+async def _outcomes(http: httpx.AsyncClient, m: Market, slots: Iterator[int],
+                    seen: dict[str, str], tally: Tally) -> None:
+    """One attempt per mutation (a fresh key, a fresh slot each), recording what the client
+    was told per startsAt: "ok" (applied), "failed" (an answer that says it was not), or
+    nothing (no answer: either way is right)."""
+    for slot in slots:
+        variables = _request(m, slot)
+        starts_at = variables["input"]["startsAt"]
+        try:
+            response = await http.post(
+                "/graphql", json={"query": REQUEST, "variables": variables},
+                headers={"Authorization": f"Bearer {m.user.token}",
+                         "Idempotency-Key": uuid.uuid4().hex,
+                         "Accept": "application/graphql-response+json"}, timeout=30)
+        except httpx.HTTPError:
+            await asyncio.sleep(0.05)  # refused while stopping: no answer
+            continue
+        try:
+            body = response.json()
+        except ValueError:
+            tally.plain_errors += 1
+            continue
+        payload = (body.get("data") or {}).get("requestMeeting")
+        seen[starts_at] = "ok" if payload and not payload["errors"] else \
+            f"failed: {response.status_code} {response.text[:300]}"
+        if seen[starts_at] != "ok":
+            await asyncio.sleep(0.05)
+
+
 def test_sigterm_under_load_always_exits_in_time() -> None:
-    """SIGTERM at a random moment under load — with everything up, with Redis stopped, with
-    PostgreSQL stopped: every run exits within the grace plus a few seconds, answering only
-    GraphQL JSON meanwhile."""
-    rng = random.Random(14)
+    """SIGTERM at a random moment under mutation and subscription load, nine times — with
+    everything up, with Redis stopped, with PostgreSQL stopped: every run exits within the
+    grace plus a few seconds with 0 or 3, clients only ever got GraphQL JSON, every mutation
+    answered as done was applied and none answered as failed was."""
+    seed = int(os.environ.get("FAULTS_SEED") or time.time_ns() % 1_000_000)
+    print(f"SIGTERM runs: FAULTS_SEED={seed}")
+    rng = random.Random(seed)
+    runs = list(SIGTERM_RUNS)
+    rng.shuffle(runs)
+    limit = GRACE_SECONDS + WATCHDOG_MARGIN_SECONDS
     with stack() as s:
-        for run_no, fault in enumerate(("none", "redis stopped", "postgres stopped")):
+        for run_no, fault in enumerate(runs):
+            where = f"seed {seed}, run {run_no} ({fault})"
             api = s.server(f"api-{run_no}")
             api.start()
+            seen: dict[str, str] = {}
 
-            async def run(api: Any = api, fault: str = fault) -> tuple[int | None, float, Tally]:
+            async def run(api: Any = api, fault: str = fault,
+                          seen: dict[str, str] = seen) -> tuple[int | None, float, Tally, Market]:
                 tally = Tally()
                 async with await _client(s, api.base) as http:
-                    m = await market(http, credits=10_000)
-
-                    async def load() -> None:
-                        for slot in range(1000):
-                            await keyed(http, m.user.token, REQUEST, _request(m, slot), tally,
-                                        give_up_after=GRACE_SECONDS + 10)
-
-                    task = asyncio.ensure_future(load())
-                    await asyncio.sleep(rng.uniform(0.2, 1.5))
+                    m = await market(http, credits=100_000)
+                    watchers = [Watcher(api.base, m.expert.token) for _ in range(3)]
+                    for w in watchers:
+                        w.task = asyncio.ensure_future(w.run())
+                    slots = itertools.count()
+                    load = [asyncio.ensure_future(_outcomes(http, m, slots, seen, tally))
+                            for _ in range(4)]
+                    await asyncio.sleep(rng.uniform(0.3, 1.5))
                     if fault == "redis stopped":
                         s.redis.kill()
                     elif fault == "postgres stopped":
                         await asyncio.to_thread(s.pg.stop, "immediate")
-                    await asyncio.sleep(rng.uniform(0.0, 0.5))
+                    await asyncio.sleep(rng.uniform(0.0, 0.8))
                     started = time.monotonic()
                     api.signal(signal.SIGTERM)
-                    status = await asyncio.to_thread(api.wait, GRACE_SECONDS + 10)
+                    status = await asyncio.to_thread(api.wait, limit + 2)
                     took = time.monotonic() - started
-                    task.cancel()
-                    [ended] = await asyncio.gather(task, return_exceptions=True)
-                    assert isinstance(ended, asyncio.CancelledError), ended
-                return status, took, tally
+                    tasks = [*load, *(w.task for w in watchers if w.task)]
+                    for task in tasks:
+                        task.cancel()
+                    ended = await asyncio.gather(*tasks, return_exceptions=True)
+                    assert all(isinstance(e, asyncio.CancelledError) for e in ended), ended
+                    assert any(w.positions for w in watchers) or fault != "none", fault
+                return status, took, tally, m
 
-            status, took, tally = asyncio.run(run())
-            assert status is not None, f"{fault}: still running {GRACE_SECONDS + 10}s after"
-            assert status in (0, 3), (fault, status, api.output()[-3000:])
-            assert took < GRACE_SECONDS + 10
-            assert tally.plain_errors == 0, fault
+            status, took, tally, m = asyncio.run(run())
+            print(f"{where}: exit {status} in {took:.1f}s, {len(seen)} answered "
+                  f"({sum(v == 'ok' for v in seen.values())} applied)")
+            assert status is not None, f"{where}: still running {limit + 2}s after SIGTERM"
+            assert status in (0, 3), (where, status, api.output()[-3000:])
+            assert took < limit, where
+            assert tally.plain_errors == 0, where
             if fault == "redis stopped":
                 s.redis.start()
             elif fault == "postgres stopped":
                 s.pg.start()
+            applied = asyncio.run(_applied(s.db, m))
+            told_ok = {k for k, v in seen.items() if v == "ok"}
+            told_failed = {k for k, v in seen.items() if v != "ok"}
+            assert told_ok, where  # the load ran before the signal
+            assert told_ok <= applied, (where, told_ok - applied)
+            assert not told_failed & applied, (where, [seen[k] for k in told_failed & applied])
+
+
+async def _applied(db: str, m: Market) -> set[str]:
+    """The startsAt of every meeting the market's user has, as the load wrote them."""
+    import asyncpg
+
+    user = from_global_id(m.user.id, "Account")
+    conn = await asyncpg.connect(db)
+    try:
+        rows = await conn.fetch("SELECT starts_at FROM meeting WHERE user_id = $1", user)
+    finally:
+        await conn.close()
+    return {r["starts_at"].astimezone(UTC).isoformat() for r in rows}
 
 
 def test_one_error_shape_during_a_database_outage() -> None:

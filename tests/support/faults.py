@@ -7,6 +7,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import glob
+import json
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import websockets
 
 from tests.support.live import RedisServer
 from tests.support.ports import free_port, wait_port
@@ -62,9 +64,11 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}?maxsize={pool}"
 
     def start(self) -> None:
+        # synchronous_commit stays on: an immediate stop must not lose acknowledged commits
+        # (the suite checks that every mutation answered as done is in the database).
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 "
                    f"-c unix_socket_directories={self.root} -c fsync=off "
-                   f"-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+                   f"-c synchronous_commit=on -c full_page_writes=off -c max_connections=300")
         self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log),
                    "-o", options, "-w", "-t", "30", "start"])
 
@@ -266,6 +270,61 @@ async def keyed(http: httpx.AsyncClient, token: str, query: str, variables: dict
         await asyncio.sleep(0.2)
     tally.ambiguous += 1
     return None
+
+
+# --- subscription load ------------------------------------------------------------------------
+
+CHANGES = """subscription($after: String) { meetingChanged(after: $after) { position resync } }"""
+
+
+class Watcher:
+    """One expert's account-wide subscription, resumed with `after` after every close."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self.base, self.token = base, token
+        self.positions: list[int] = []
+        self.resyncs = 0
+        self.duplicates = 0
+        self.ended: list[str] = []  # subscriptions the server ended (should be none)
+        self.task: asyncio.Task[None] | None = None
+
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self._once()
+            await asyncio.sleep(0.3)
+
+    async def _once(self) -> None:
+        async with websockets.connect(f"ws://{self.base}/graphql",
+                                      subprotocols=["graphql-transport-ws"]) as ws:
+            await ws.send(json.dumps({"type": "connection_init",
+                                      "payload": {"authorization": f"Bearer {self.token}"}}))
+            ack = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            if ack["type"] != "connection_ack":
+                return
+            after = str(self.positions[-1]) if self.positions else None
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": CHANGES, "variables": {"after": after}}}))
+            seen: set[int] = set()
+            async for raw in ws:
+                message = json.loads(raw)
+                if message["type"] == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
+                if message["type"] in ("error", "complete") or (
+                        message["type"] == "next" and message["payload"].get("errors")):
+                    self.ended.append(json.dumps(message)[:300])
+                    return  # ended by the server: subscribe again (counted)
+                if message["type"] != "next" or not message["payload"].get("data"):
+                    continue
+                change = message["payload"]["data"]["meetingChanged"]
+                position = int(change["position"])
+                self.resyncs += bool(change["resync"])
+                if position in seen:
+                    self.duplicates += 1
+                seen.add(position)
+                if position not in self.positions:
+                    self.positions.append(position)
+
 
 
 # --- invariants, in SQL -----------------------------------------------------------------------
