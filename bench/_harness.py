@@ -290,6 +290,25 @@ async def ws_connection(base: str, bearer: str) -> AsyncIterator[ClientConnectio
         yield ws
 
 
+async def subscribed_socket(base: str, bearer: str, query: str,
+                           variables: dict[str, Any] | None = None) -> ClientConnection:
+    """An open graphql-transport-ws socket subscribed as id "1": many at once, so no context
+    manager; the caller closes it. The websockets client offers permessage-deflate as browsers
+    do; the server decides what it accepts."""
+    ws = await connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"],
+                       ping_interval=None, open_timeout=120, close_timeout=2, max_queue=16)
+    await ws.send(json.dumps({"type": "connection_init",
+                              "payload": {"authorization": f"Bearer {bearer}"}}))
+    ack = json.loads(await asyncio.wait_for(ws.recv(), 120))
+    if ack["type"] != "connection_ack":
+        raise RuntimeError(ack)
+    payload: dict[str, Any] = {"query": query}
+    if variables is not None:
+        payload["variables"] = variables
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    return ws
+
+
 async def subscribe(ws: ClientConnection, query: str, variables: dict[str, Any],
                     op_id: str = "1") -> None:
     await ws.send(json.dumps({"id": op_id, "type": "subscribe",

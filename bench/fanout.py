@@ -20,7 +20,6 @@ then --events measured), and every connection timestamps its event. Reported per
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -46,8 +45,9 @@ from _harness import (
     pin_self,
     raise_nofile,
     redis_server,
+    subscribed_socket,
 )
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 GOAL_P99_AT_5000 = 0.250
 
@@ -135,16 +135,7 @@ async def redis_figures(server: Server, redis_url: str, result: Result) -> None:
 # --- subscribers ------------------------------------------------------------------------------
 
 async def open_subscriber(base: str, bearer: str, meeting_id: str) -> ClientConnection:
-    ws = await connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"],
-                       ping_interval=None, open_timeout=120, close_timeout=1, max_queue=16)
-    await ws.send(json.dumps({"type": "connection_init",
-                              "payload": {"authorization": f"Bearer {bearer}"}}))
-    ack = json.loads(await asyncio.wait_for(ws.recv(), 120))
-    if ack["type"] != "connection_ack":
-        raise RuntimeError(ack)
-    await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                              "payload": {"query": CHANGES, "variables": {"id": meeting_id}}}))
-    return ws
+    return await subscribed_socket(base, bearer, CHANGES, {"id": meeting_id})
 
 
 class Arrivals:

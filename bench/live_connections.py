@@ -33,7 +33,7 @@ from typing import Any
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _data import _dsn  # noqa: E402
@@ -47,6 +47,7 @@ from _harness import (  # noqa: E402
     pin_self,
     raise_nofile,
     redis_server,
+    subscribed_socket,
     token,
 )
 
@@ -121,17 +122,7 @@ def _pk(global_id: str) -> int:
 
 
 async def open_client(base: str, bearer: str) -> Client:
-    # The websockets client offers permessage-deflate with client_max_window_bits, as
-    # browsers do; the server decides what it accepts.
-    ws = await connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"],
-                       ping_interval=None, open_timeout=120, close_timeout=2, max_queue=16)
-    await ws.send(json.dumps({"type": "connection_init",
-                              "payload": {"authorization": f"Bearer {bearer}"}}))
-    ack = json.loads(await asyncio.wait_for(ws.recv(), 120))
-    if ack["type"] != "connection_ack":
-        raise RuntimeError(ack)
-    await ws.send(json.dumps({"id": "1", "type": "subscribe",
-                              "payload": {"query": NOTIFIED}}))
+    ws = await subscribed_socket(base, bearer, NOTIFIED)
     client = Client(ws)
     client.task = asyncio.create_task(client.read())
     return client
