@@ -15,15 +15,17 @@ and changes nothing; the same key with a different request is refused
 then replays its answer.
 """
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import orjson
+from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FieldNode, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 from tortoise.exceptions import IntegrityError
@@ -70,92 +72,116 @@ def _request_hash(query: str | None, operation: str | None, variables: Any) -> s
 OUTSIDE_CALLS = frozenset({"addBusyCalendar", "refreshBusyCalendar"})
 
 
-def _root_fields(ec: Any) -> set[str]:
-    document = getattr(ec, "graphql_document", None)
+@dataclass
+class Outcome:
+    """A mutation's answer: set by `mutation_transaction` when it is a replay (the caller then
+    does not execute), otherwise by the caller once the operation has executed."""
+
+    result: GraphQLExecutionResult | None = None
+
+
+def root_fields(document: DocumentNode | None, operation_name: str | None) -> set[str]:
+    """The root fields the named operation (or the first one) selects."""
     if document is None:
         return set()
     for definition in document.definitions:
         if isinstance(definition, OperationDefinitionNode) and (
-                ec.operation_name is None or (definition.name is not None
-                                              and definition.name.value == ec.operation_name)):
+                operation_name is None or (definition.name is not None
+                                           and definition.name.value == operation_name)):
             return {s.name.value for s in definition.selection_set.selections
                     if isinstance(s, FieldNode)}
     return set()
 
 
+@contextlib.asynccontextmanager
+async def mutation_transaction(context: Any, fields: set[str], query: str | None,
+                               operation_name: str | None, variables: Any
+                               ) -> AsyncIterator[Outcome]:
+    """Runs what the caller does inside the block (execute the mutation, unless the outcome
+    already holds a replayed answer) in the mutation's transaction; after the block the
+    outcome holds the answer, its data None when it was rolled back. Raises PublicError for
+    a malformed or reused Idempotency-Key."""
+    outcome = Outcome()
+    settings = getattr(context, "settings", None)
+    if not isinstance(settings, Settings) or (fields and fields <= OUTSIDE_CALLS):
+        yield outcome
+        return
+    account = getattr(context, "account", None)
+    # Unauthenticated mutations are refused anyway: there is no account to key them to.
+    key = _key_of(context) if account is not None else None
+    account_id: int = account.id if account is not None else 0
+    digest = _request_hash(query, operation_name, variables) if key else ""
+    if key is not None:
+        stored = await _stored(account_id, key, settings)
+        if stored is not None:
+            outcome.result = _replay(context, stored, digest)
+            yield outcome
+            return
+    yielded = False
+    try:
+        async with transaction(lock_timeout_ms=settings.db_lock_timeout_ms,
+                               statement_timeout_ms=settings.db_statement_timeout_ms):
+            if key is not None:
+                # First, so that a concurrent retry waits here for this one to end.
+                await IdempotencyKey.create(account_id=account_id, key=key,
+                                            request_hash=digest, response={},
+                                            created_at=clock.now())
+            yielded = True
+            yield outcome
+            result = outcome.result
+            if not isinstance(result, GraphQLExecutionResult) or result.errors:
+                raise _RolledBack
+            if key is not None:
+                await IdempotencyKey.filter(account_id=account_id, key=key).update(
+                    response={"data": result.data})
+    except _RolledBack:
+        if isinstance(outcome.result, GraphQLExecutionResult):
+            outcome.result.data = None  # nothing of it was applied
+    except IntegrityError:
+        if key is None or yielded:
+            raise
+        # The same key committed meanwhile (a concurrent retry): answer as it did.
+        stored = await _stored(account_id, key, settings)
+        if stored is None:
+            raise
+        outcome.result = _replay(context, stored, digest)
+        yield outcome
+
+
+async def _stored(account_id: int, key: str, settings: Settings) -> IdempotencyKey | None:
+    since = clock.now() - timedelta(hours=settings.idempotency_hours)
+    row = await IdempotencyKey.get_or_none(account_id=account_id, key=key)
+    if row is not None and row.created_at < since:
+        await IdempotencyKey.filter(id=row.id).delete()  # expired: the key is free again
+        return None
+    return row
+
+
+def _replay(context: Any, stored: IdempotencyKey, digest: str) -> GraphQLExecutionResult:
+    if stored.request_hash != digest:
+        raise PublicError(RequestErrorCode.IDEMPOTENCY_KEY_REUSED,
+                          "This Idempotency-Key was used for a different request.")
+    response = getattr(context, "response", None)
+    if response is not None and hasattr(response, "headers"):
+        response.headers["Idempotent-Replayed"] = "true"
+    log.info("replayed the answer of idempotency key %r", stored.key)
+    return GraphQLExecutionResult(data=stored.response.get("data"), errors=None)
+
+
 class MutationTransaction(SchemaExtension):
+    """`mutation_transaction` for operations run through Strawberry's Schema (WebSockets;
+    HTTP calls it from app/operation.py)."""
+
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
-        context: Any = ec.context
-        settings = getattr(context, "settings", None)
-        if ec.operation_type is not OperationType.MUTATION or not isinstance(settings,
-                                                                              Settings):
+        if ec.operation_type is not OperationType.MUTATION:
             yield
             return
-        fields = _root_fields(ec)
-        if fields and fields <= OUTSIDE_CALLS:
+        async with mutation_transaction(ec.context, root_fields(ec.graphql_document,
+                                                                ec.operation_name),
+                                        ec.query, ec.operation_name, ec.variables) as outcome:
+            if outcome.result is not None:
+                ec.result = outcome.result  # a replay: Strawberry does not execute
             yield
-            return
-        account = getattr(context, "account", None)
-        # Unauthenticated mutations are refused anyway: there is no account to key them to.
-        key = _key_of(context) if account is not None else None
-        account_id: int = account.id if account is not None else 0
-        digest = _request_hash(ec.query, ec.operation_name, ec.variables) if key else ""
-        if key is not None:
-            stored = await self._stored(account_id, key, settings)
-            if stored is not None:
-                self._replay(stored, digest)
-                yield
-                return
-        yielded = False
-        try:
-            async with transaction(lock_timeout_ms=settings.db_lock_timeout_ms,
-                                   statement_timeout_ms=settings.db_statement_timeout_ms):
-                if key is not None:
-                    # First, so that a concurrent retry waits here for this one to end.
-                    await IdempotencyKey.create(account_id=account_id, key=key,
-                                                request_hash=digest, response={},
-                                                created_at=clock.now())
-                yielded = True
-                yield
-                result = ec.result
-                if not isinstance(result, GraphQLExecutionResult) or result.errors:
-                    raise _RolledBack
-                if key is not None:
-                    await IdempotencyKey.filter(account_id=account_id, key=key).update(
-                        response={"data": result.data})
-        except _RolledBack:
-            if isinstance(ec.result, GraphQLExecutionResult):
-                ec.result.data = None  # nothing of it was applied
-        except IntegrityError:
-            if key is None or yielded:
-                raise
-            # The same key committed meanwhile (a concurrent retry): answer as it did.
-            stored = await self._stored(account_id, key, settings)
-            if stored is None:
-                raise
-            self._replay(stored, digest)
-            yield
-
-    async def _stored(self, account_id: int, key: str,
-                      settings: Settings) -> IdempotencyKey | None:
-        since = clock.now() - timedelta(hours=settings.idempotency_hours)
-        row = await IdempotencyKey.get_or_none(account_id=account_id, key=key)
-        if row is not None and row.created_at < since:
-            await IdempotencyKey.filter(id=row.id).delete()  # expired: the key is free again
-            return None
-        return row
-
-    def _replay(self, stored: IdempotencyKey, digest: str) -> None:
-        ec = self.execution_context
-        if stored.request_hash != digest:
-            raise PublicError(RequestErrorCode.IDEMPOTENCY_KEY_REUSED,
-                              "This Idempotency-Key was used for a different request.")
-        ec.result = GraphQLExecutionResult(data=stored.response.get("data"), errors=None)
-        response = getattr(ec.context, "response", None)
-        if response is not None and hasattr(response, "headers"):
-            response.headers["Idempotent-Replayed"] = "true"
-        log.info("replayed the answer of idempotency key %r", stored.key)
-
-
-
+            outcome.result = ec.result  # type: ignore[assignment]
+        ec.result = outcome.result

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ExecutionResult, FieldNode
+from graphql import DocumentNode, ExecutionResult, FieldNode, GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
@@ -104,40 +104,48 @@ async def close_all() -> None:
         await limiter.close()
 
 
+async def refusal(context: Any, document: DocumentNode | None,
+                  operation_name: str | None) -> GraphQLError | None:
+    """Spends the account's budget for a mutation (one per root field); the RATE_LIMITED
+    error when it is spent, None when the mutation may run."""
+    settings = getattr(context, "settings", None)
+    account = getattr(context, "account", None)
+    if not isinstance(settings, Settings) or account is None:
+        return None
+    limiter = limiter_for(settings)
+    budget = budget_for(settings, account)
+    if limiter is None or budget is None:
+        return None
+    operation = document and next(
+        (d for d in document.definitions
+         if getattr(d, "operation", None) is not None
+         and (operation_name is None
+              or getattr(getattr(d, "name", None), "value", None) == operation_name)),
+        None)
+    selections = getattr(getattr(operation, "selection_set", None), "selections", ())
+    cost = max(1, sum(1 for s in selections if isinstance(s, FieldNode)))
+    try:
+        decision = await limiter.hit(f"sub:{account.key}", budget.limit, cost)
+    except Exception as exc:  # noqa: BLE001 - fail open, see the module docstring
+        log.warning("rate limiter unavailable (%s); letting the mutation through", exc)
+        return None
+    if decision.allowed:
+        return None
+    return request_error(
+        RATE_LIMITED,
+        f"Too many mutations: at most {budget.limit} per {limiter.window} s "
+        f"({budget.setting}); try again in {decision.retry_after} s.",
+        retry_after=decision.retry_after)
+
+
 class RateLimitMutations(SchemaExtension):
-    """Spends the account's budget before a mutation executes; refuses it when spent."""
+    """`refusal` for operations run through Strawberry's Schema (WebSockets; HTTP calls it
+    from app/operation.py)."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         ec = self.execution_context
-        context: Any = ec.context
-        settings = getattr(context, "settings", None)
-        account = getattr(context, "account", None)
-        if (isinstance(settings, Settings) and account is not None
-                and ec.operation_type is OperationType.MUTATION):
-            limiter = limiter_for(settings)
-            budget = budget_for(settings, account)
-            if limiter is not None and budget is not None:
-                await self._check(limiter, budget, account.key)
+        if ec.operation_type is OperationType.MUTATION:
+            refused = await refusal(ec.context, ec.graphql_document, ec.operation_name)
+            if refused is not None:
+                ec.result = ExecutionResult(data=None, errors=[refused])
         yield
-
-    async def _check(self, limiter: RateLimiter, budget: Budget, sub: str) -> None:
-        ec = self.execution_context
-        operation = ec.graphql_document and next(
-            (d for d in ec.graphql_document.definitions
-             if getattr(d, "operation", None) is not None
-             and (ec.operation_name is None
-                  or getattr(getattr(d, "name", None), "value", None) == ec.operation_name)),
-            None)
-        selections = getattr(getattr(operation, "selection_set", None), "selections", ())
-        cost = max(1, sum(1 for s in selections if isinstance(s, FieldNode)))
-        try:
-            decision = await limiter.hit(f"sub:{sub}", budget.limit, cost)
-        except Exception as exc:  # noqa: BLE001 - fail open, see the module docstring
-            log.warning("rate limiter unavailable (%s); letting the mutation through", exc)
-            return
-        if not decision.allowed:
-            ec.result = ExecutionResult(data=None, errors=[request_error(
-                RATE_LIMITED,
-                f"Too many mutations: at most {budget.limit} per {limiter.window} s "
-                f"({budget.setting}); try again in {decision.retry_after} s.",
-                retry_after=decision.retry_after)])
