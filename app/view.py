@@ -19,7 +19,6 @@
 import json
 import logging
 import re
-from collections import OrderedDict
 from typing import Any
 
 import orjson
@@ -41,14 +40,6 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
 from strawberry.http.types import QueryParams
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage as TransportConnectionInitMessage,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -63,6 +54,12 @@ from app.response_status import (
 )
 from app.schema import RETRY_AFTER_SECONDS, mask_unexpected, schema
 from app.shutdown import Deadlines, Outcome, WebSockets
+from app.websocket_handlers import (
+    OutageAwareTransportWSHandler,
+    RefusingGraphQLWSHandler,
+    ServiceUnavailable,
+    live_frames,
+)
 from core.errors import ErrorCode, RequestErrorCode
 from core.settings import Settings
 from core.transient import is_transient
@@ -70,7 +67,6 @@ from resolvers.context import Context
 from resolvers.loaders import Loaders
 from schema.errors import request_error
 
-TRY_AGAIN_LATER = 1013  # WebSocket close code: the server cannot serve now
 log = logging.getLogger("meetings.requests")
 
 # An operation name is a GraphQL Name; anything else can match no operation of a document.
@@ -80,75 +76,6 @@ LOGGED_CODES = 8  # distinct codes in the log line of one request
 
 def _bad_field(field: str, expected: str) -> HTTPException:
     return HTTPException(400, f"The request's `{field}` must be {expected}.")
-
-
-class RefusingGraphQLWSHandler(BaseGraphQLWSHandler[Context, None]):
-    """Legacy graphql-ws answers a refused connection_init with 1011; close with 4403 as
-    graphql-transport-ws does, before any subscription."""
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        payload = message.get("payload")
-        view = self.view
-        if isinstance(view, MeetingsGraphQL) and isinstance(payload, dict | None):
-            try:
-                refusal = await view.refuse_connection(self.context, payload or {})
-            except ServiceUnavailable:
-                await self.websocket.close(code=TRY_AGAIN_LATER, reason="Try again later")
-                return
-            if refusal is not None:
-                await self.send_message({"type": "connection_error",
-                                         "payload": {"message": refusal}})
-                await self.websocket.close(code=4403, reason="Forbidden")
-                return
-        await super().handle_connection_init(message)
-
-
-class OutageAwareTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Closes with 1013 (try again later) when the token cannot be checked for an outage,
-    instead of dropping the connection without a close frame."""
-
-    async def handle_connection_init(self, message: TransportConnectionInitMessage) -> None:
-        try:
-            await super().handle_connection_init(message)
-        except ServiceUnavailable:
-            await self.websocket.close(code=TRY_AGAIN_LATER, reason="Try again later")
-        # Strawberry's connection_init timeout sleeps out its whole minute even after the
-        # init came: a task held by every new connection for nothing.
-        task = self.connection_init_timeout_task
-        if self.connection_init_received and task is not None and not task.done():
-            task.cancel()
-
-
-class ServiceUnavailable(Exception):
-    """The request cannot be served for an outage (authentication hit a database error)."""
-
-
-class _LiveFrames:
-    """`next`/`data` frames whose payload is only `data`: the data's JSON is kept by the
-    identity of the data object (held, so the id is not reused), so one result sent to many
-    subscribers is encoded once and only the operation id differs per frame."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.encoded: OrderedDict[int, tuple[object, str]] = OrderedDict()
-
-    def encode(self, message: dict[str, Any]) -> str:
-        payload = message.get("payload")
-        if (message.get("type") not in ("next", "data") or not isinstance(payload, dict)
-                or payload.keys() != {"data"} or set(message) != {"id", "type", "payload"}):
-            return orjson.dumps(message).decode()
-        data = payload["data"]
-        hit = self.encoded.get(id(data))
-        if hit is None or hit[0] is not data:
-            hit = (data, orjson.dumps(data).decode())
-            self.encoded[id(data)] = hit
-            while len(self.encoded) > self.size:
-                self.encoded.popitem(last=False)
-        return (f'{{"id":{orjson.dumps(message["id"]).decode()},"type":"{message["type"]}",'
-                f'"payload":{{"data":{hit[1]}}}}}')
-
-
-live_frames = _LiveFrames()
 
 
 class MeetingsGraphQL(GraphQL[Context, None]):
