@@ -63,3 +63,35 @@ def unshared_broadcast() -> Any:
     shared_events.key = lambda executor: None  # type: ignore[method-assign]
     MeetingsGraphQL.encode_json = BaseView.encode_json  # type: ignore[method-assign]
     return create_app()
+
+
+def separate_statements() -> Any:
+    """The API with a mutation's statements sent one by one, as before the round-trip work of
+    issue 11: Tortoise's own transaction (BEGIN, the SET LOCAL timeouts, SAVEPOINT and
+    RELEASE each a round trip) and `record_change`'s writes one statement each (its SQLite
+    path). The parties' accounts still come with the locked meeting."""
+    from typing import Any as Exc
+
+    from tortoise.transactions import in_transaction
+
+    from app.asgi import create_app
+    from core import db
+    from resolvers import effects
+
+    class SetLocalAfterBegin:
+        def __init__(self, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
+            self._context = in_transaction()
+            self._timeouts = (f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
+                              f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
+
+        async def __aenter__(self) -> Any:
+            client = await self._context.__aenter__()
+            await client.execute_script(self._timeouts)
+            return client
+
+        async def __aexit__(self, *exc: Exc) -> None:
+            await self._context.__aexit__(*exc)
+
+    db._operation_transaction = SetLocalAfterBegin  # type: ignore[assignment]
+    effects.is_postgres = lambda client: False
+    return create_app()

@@ -6,10 +6,18 @@ import contextlib
 import contextvars
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 from tortoise import Tortoise
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.asyncpg.client import TransactionWrapper
+from tortoise.backends.base.client import (
+    BaseDBAsyncClient,
+    NestedTransactionContext,
+    TransactionContext,
+    TransactionContextPooled,
+)
+from tortoise.backends.base_postgres.client import translate_exceptions
+from tortoise.exceptions import TransactionManagementError
 from tortoise.transactions import in_transaction
 
 log = logging.getLogger("meetings.db")
@@ -153,25 +161,118 @@ async def _past_the_deadline_no_more() -> None:
     deadline.reschedule(None)
 
 
+class _OperationTransaction(TransactionWrapper):
+    """The operation's transaction on PostgreSQL, in fewer round trips than Tortoise's.
+
+    * BEGIN, the SET LOCAL timeouts and a first savepoint go as one simple-query script.
+    * The first nested transaction (a resolver's `in_transaction()`) takes that savepoint
+      when no statement ran since BEGIN, so a lone mutation pays no SAVEPOINT of its own.
+    * A savepoint that ends without an error is not RELEASEd: COMMIT ends it with the rest,
+      and savepoint names are unique, so rolling back to an outer one still works.
+    asyncpg's Transaction objects are not used: they send each of these on its own."""
+
+    def __init__(self, parent: BaseDBAsyncClient, opening: str) -> None:
+        super().__init__(cast(Any, parent))
+        self._opening = opening
+        self._untouched_savepoint: str | None = _FIRST_SAVEPOINT
+        self._savepoints = 0
+
+    def acquire_connection(self) -> Any:
+        self._untouched_savepoint = None  # a statement runs: later writes are not before it
+        return super().acquire_connection()
+
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(_Savepoint(self))
+
+    def next_savepoint(self) -> tuple[str, bool]:
+        """A savepoint name for a nested transaction, and whether it still has to be sent."""
+        name, self._untouched_savepoint = self._untouched_savepoint, None
+        if name is not None:
+            return name, False
+        self._savepoints += 1
+        return f"{_FIRST_SAVEPOINT}_{self._savepoints}", True
+
+    @translate_exceptions
+    async def begin(self) -> None:
+        await self._connection.execute(self._opening)
+
+    async def commit(self) -> None:
+        await self._finish("COMMIT")
+
+    async def rollback(self) -> None:
+        await self._finish("ROLLBACK")
+
+    async def _finish(self, statement: str) -> None:
+        if self._finalized:
+            raise TransactionManagementError("Transaction already finalised")
+        self._finalized = True
+        await self._connection.execute(statement)
+
+
+class _Savepoint(TransactionWrapper):
+    """A nested transaction of `_OperationTransaction` (see there)."""
+
+    def __init__(self, outer: _OperationTransaction) -> None:
+        super().__init__(cast(Any, outer))
+        self._outer = outer
+        self._name = ""
+
+    def _in_transaction(self) -> TransactionContext:
+        return NestedTransactionContext(_Savepoint(self._outer))
+
+    @translate_exceptions
+    async def begin(self) -> None:
+        self._name, send = self._outer.next_savepoint()
+        if send:
+            await self._connection.execute(f"SAVEPOINT {self._name}")
+
+    async def commit(self) -> None:
+        self._finalized = True  # no RELEASE: see _OperationTransaction
+
+    async def rollback(self) -> None:
+        self._finalized = True
+        await self._connection.execute(f"ROLLBACK TO SAVEPOINT {self._name}")
+
+
+_FIRST_SAVEPOINT = "operation_field"
+
+
+def _opening(lock_timeout_ms: int, statement_timeout_ms: int) -> str:
+    # 0 leaves the server's (or the connection's) setting.
+    settings = [f"SET LOCAL {name} = {int(value)}; "
+                for name, value in (("lock_timeout", lock_timeout_ms),
+                                    ("statement_timeout", statement_timeout_ms)) if value]
+    return f"BEGIN; {''.join(settings)}SAVEPOINT {_FIRST_SAVEPOINT}"
+
+
+def _operation_transaction(lock_timeout_ms: int, statement_timeout_ms: int
+                           ) -> TransactionContext:
+    from tortoise import connections
+
+    client: Any = connections.get("default")
+    if not is_postgres(client) or isinstance(client, TransactionWrapper):
+        return in_transaction()
+    return TransactionContextPooled(
+        _OperationTransaction(client, _opening(lock_timeout_ms, statement_timeout_ms)),
+        client._pool_init_lock)
+
+
 @contextlib.asynccontextmanager
 async def transaction(*, lock_timeout_ms: int = 0,
                       statement_timeout_ms: int = 0) -> AsyncIterator[BaseDBAsyncClient]:
     """`in_transaction()`, with two differences.
 
     * On PostgreSQL, `lock_timeout` and `statement_timeout` hold for this transaction only
-      (SET LOCAL; 0 leaves the server's default): a locked row or a slow statement ends the
-      transaction with an error instead of holding the request for ever.
+      (SET LOCAL, sent with BEGIN; 0 leaves the server's default): a locked row or a slow
+      statement ends the transaction with an error instead of holding the request for
+      ever. Nested transactions cost fewer round trips (`_OperationTransaction`).
     * Once COMMIT has succeeded, nothing can turn it into an error: a failure to give the
       connection back to the pool afterwards is logged, not raised. A failing COMMIT raises
       `CommitFailed`.
     """
-    context = in_transaction()
+    context = _operation_transaction(lock_timeout_ms, statement_timeout_ms)
     client = await context.__aenter__()
     try:
-        if is_postgres(client) and (lock_timeout_ms or statement_timeout_ms):
-            await client.execute_script(
-                f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}; "
-                f"SET LOCAL statement_timeout = {int(statement_timeout_ms)}")
         yield client
     except BaseException as exc:
         await context.__aexit__(type(exc), exc, exc.__traceback__)

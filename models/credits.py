@@ -1,5 +1,9 @@
 """Ledger operations. Each moves a balance with a conditional update (never read-modify-write)
-and appends the matching entry, inside the caller's transaction."""
+and appends the matching entry, inside the caller's transaction. The meeting's moves
+(block, return, capture) return their entries unsaved: they are written with the meeting's
+change (resolvers/effects.record_change), in the same transaction."""
+
+from typing import Any
 
 from tortoise.expressions import F
 
@@ -37,7 +41,7 @@ async def grant(account_id: int, amount: int, reference: str) -> bool:
     return True
 
 
-async def block(user_id: int, amount: int, meeting_id: int) -> None:
+async def block(user_id: int, amount: int, meeting_id: int) -> list[CreditEntry]:
     moved = await Account.filter(id=user_id, credits_available__gte=amount).update(
         credits_available=F("credits_available") - amount,
         credits_blocked=F("credits_blocked") + amount,
@@ -47,60 +51,35 @@ async def block(user_id: int, amount: int, meeting_id: int) -> None:
             ErrorCode.INSUFFICIENT_CREDITS,
             f"This meeting costs {amount} credits; not enough credits are available.",
         )
-    await CreditEntry.create(
-        account_id=user_id,
-        kind=CreditEntryKind.BLOCK,
-        available_delta=-amount,
-        blocked_delta=amount,
-        meeting_id=meeting_id,
-        created_at=clock.now(),
-    )
+    return [_entry(user_id, CreditEntryKind.BLOCK, -amount, amount, meeting_id)]
 
 
-async def _take_blocked(user_id: int, amount: int) -> None:
-    taken = await Account.filter(id=user_id, credits_blocked__gte=amount).update(
-        credits_blocked=F("credits_blocked") - amount
-    )
+async def _take_blocked(user_id: int, amount: int, *, back_to_available: bool) -> None:
+    moves: dict[str, Any] = {"credits_blocked": F("credits_blocked") - amount}
+    if back_to_available:  # in the same UPDATE: one round trip less
+        moves["credits_available"] = F("credits_available") + amount
+    taken = await Account.filter(id=user_id, credits_blocked__gte=amount).update(**moves)
     if not taken:
         # The meeting says BLOCKED but the balance disagrees: an invariant is broken, so stop
         # rather than create credits.
         raise RuntimeError(f"account {user_id} holds fewer blocked credits than {amount}")
 
 
-async def return_blocked(user_id: int, amount: int, meeting_id: int) -> None:
-    await _take_blocked(user_id, amount)
-    await Account.filter(id=user_id).update(credits_available=F("credits_available") + amount)
-    await CreditEntry.create(
-        account_id=user_id,
-        kind=CreditEntryKind.RETURN,
-        available_delta=amount,
-        blocked_delta=-amount,
-        meeting_id=meeting_id,
-        created_at=clock.now(),
-    )
+async def return_blocked(user_id: int, amount: int, meeting_id: int) -> list[CreditEntry]:
+    await _take_blocked(user_id, amount, back_to_available=True)
+    return [_entry(user_id, CreditEntryKind.RETURN, amount, -amount, meeting_id)]
 
 
-async def capture(user_id: int, expert_id: int, amount: int, meeting_id: int) -> None:
-    await _take_blocked(user_id, amount)
+async def capture(user_id: int, expert_id: int, amount: int,
+                  meeting_id: int) -> list[CreditEntry]:
+    await _take_blocked(user_id, amount, back_to_available=False)
     await Account.filter(id=expert_id).update(credits_available=F("credits_available") + amount)
-    now = clock.now()
-    await CreditEntry.bulk_create(
-        [
-            CreditEntry(
-                account_id=user_id,
-                kind=CreditEntryKind.CAPTURE,
-                available_delta=0,
-                blocked_delta=-amount,
-                meeting_id=meeting_id,
-                created_at=now,
-            ),
-            CreditEntry(
-                account_id=expert_id,
-                kind=CreditEntryKind.CAPTURE,
-                available_delta=amount,
-                blocked_delta=0,
-                meeting_id=meeting_id,
-                created_at=now,
-            ),
-        ]
-    )
+    return [_entry(user_id, CreditEntryKind.CAPTURE, 0, -amount, meeting_id),
+            _entry(expert_id, CreditEntryKind.CAPTURE, amount, 0, meeting_id)]
+
+
+def _entry(account_id: int, kind: CreditEntryKind, available_delta: int, blocked_delta: int,
+           meeting_id: int) -> CreditEntry:
+    return CreditEntry(account_id=account_id, kind=kind, available_delta=available_delta,
+                       blocked_delta=blocked_delta, meeting_id=meeting_id,
+                       created_at=clock.now())

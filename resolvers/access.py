@@ -10,14 +10,16 @@ accounts, expert profiles, services, skills, reasons and free slots.
 
 from typing import cast
 
+from tortoise.expressions import Subquery
+
 from core.errors import ErrorCode, PublicError
 from models.accounts import Account
 from models.calendars import BusyCalendar
 from models.chat import Conversation, Message
-from models.enums import Party
+from models.enums import Party, ReasonKind
 from models.errors import DomainError
 from models.ledger import CreditEntry
-from models.meetings import Meeting
+from models.meetings import Meeting, Reason
 from models.notifications import Notification
 from resolvers.context import Context
 
@@ -114,15 +116,30 @@ def conversation_not_found(field: str = "conversationId") -> DomainError:
     return DomainError(ErrorCode.NOT_FOUND, "Conversation not found.", field)
 
 
-async def meeting_for_update(viewer: Account, meeting_id: int | None) -> tuple[Meeting, Party]:
+async def meeting_for_update(viewer: Account, meeting_id: int | None, *,
+                             reason_code: str | None = None
+                             ) -> tuple[Meeting, Party, dict[ReasonKind, int]]:
     """The meeting, locked for the caller's transaction, and the viewer's side in it; for
-    anyone but its two parties NOT_FOUND."""
-    meeting = (await Meeting.select_for_update().get_or_none(id=meeting_id)
-               if meeting_id else None)
+    anyone but its two parties NOT_FOUND. In the same statement: its two parties' accounts
+    (not locked), for the notifications an action sends, and the id of the reason
+    `reason_code` of each kind that has one (the action's rule decides which is asked)."""
+    if not meeting_id:
+        raise meeting_not_found()
+    query = Meeting.select_for_update(of=("meeting",)).select_related("user", "expert")
+    if reason_code is not None:
+        query = query.annotate(**{
+            _reason_column(kind): Subquery(Reason.filter(kind=kind, code=reason_code).values("id"))
+            for kind in ReasonKind})
+    meeting = await query.get_or_none(id=meeting_id)
     party = party_in(meeting, viewer) if meeting is not None else None
     if meeting is None or party is None:
         raise meeting_not_found()
-    return meeting, party
+    found = {kind: getattr(meeting, _reason_column(kind), None) for kind in ReasonKind}
+    return meeting, party, {kind: pk for kind, pk in found.items() if pk is not None}
+
+
+def _reason_column(kind: ReasonKind) -> str:
+    return f"found_{kind.value.lower()}_reason_id"
 
 
 async def participant_meeting(viewer: Account, meeting_id: int | None,

@@ -6,8 +6,11 @@ A refresh that fails (fetch, HTML, garbage, too large) keeps the last good copy 
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+from tortoise.queryset import ValuesListQuery
 from tortoise.transactions import in_transaction
 
 from core import clock
@@ -188,10 +191,16 @@ async def calendars_of(account_id: int) -> list[BusyCalendar]:
     return await BusyCalendar.filter(expert_id=account_id).order_by("id")
 
 
-async def busy_overlapping(expert_id: int, start: datetime, end: datetime) -> list[str]:
-    """Names of the expert's calendars busy within ``[start, end)`` (one query)."""
+def busy_overlapping_query(expert_id: int, start: datetime, end: datetime
+                           ) -> ValuesListQuery[Any]:
+    """The names of the expert's calendars busy within ``[start, end)``, for
+    `calendar_names` (a meeting action runs it with its writes)."""
     # No DISTINCT: PostgreSQL's SELECT DISTINCT cannot order by a column it does not select.
-    rows = await BusyCalendar.filter(
+    return BusyCalendar.filter(
         expert_id=expert_id, intervals__starts_at__lt=end, intervals__ends_at__gt=start,
     ).order_by("id").values_list("name", flat=True)
+
+
+def calendar_names(rows: Sequence[Any]) -> list[str]:
+    """One name per calendar, in order, from `busy_overlapping_query`'s rows."""
     return list(dict.fromkeys(str(name) for name in rows))

@@ -4,10 +4,13 @@ The functions take plain values (not GraphQL inputs) so that the CLI, workers an
 call them too; `schema/mutation.py` maps their DomainErrors to payload errors.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from tortoise.expressions import Q
+from tortoise.queryset import QuerySet, ValuesListQuery
 from tortoise.transactions import in_transaction
 
 from core import clock
@@ -27,10 +30,10 @@ from models.enums import (
 )
 from models.errors import DomainError
 from models.lifecycle import Alternative, Creation, Rule, state_of
-from models.meetings import Meeting, Reason
+from models.meetings import Meeting
 from resolvers import access
 from resolvers.availability_check import is_free
-from resolvers.busy_calendars import busy_overlapping
+from resolvers.busy_calendars import busy_overlapping_query, calendar_names
 from resolvers.chat import conversation_between
 from resolvers.effects import apply_rule
 from resolvers.outbox import record
@@ -55,6 +58,12 @@ def check_future(starts_at: datetime, now: datetime, field_name: str = "startsAt
 async def agreed_overlapping(
     account_id: int, start: datetime, end: datetime, exclude_id: int | None
 ) -> list[Meeting]:
+    return await _agreed_overlapping(account_id, start, end, exclude_id)
+
+
+def _agreed_overlapping(
+    account_id: int, start: datetime, end: datetime, exclude_id: int | None
+) -> QuerySet[Meeting]:
     query = Meeting.filter(
         Q(user_id=account_id) | Q(expert_id=account_id),
         status=MeetingStatus.AGREED,
@@ -63,13 +72,15 @@ async def agreed_overlapping(
     )
     if exclude_id is not None:
         query = query.exclude(id=exclude_id)
-    return await query.order_by("starts_at", "id")
+    return query.order_by("starts_at", "id")
 
 
-async def _reason(rule: Rule, code: str | None) -> Reason | None:
+def _reason(rule: Rule, code: str | None, found: Mapping[ReasonKind, int]) -> int | None:
+    """The id of the reason `code` of the rule's kind, among those `found` with the meeting
+    (access.meeting_for_update)."""
     if rule.reason is None or (code is None and not rule.reason_required):
         return None
-    reason = await Reason.get_or_none(kind=rule.reason, code=code) if code else None
+    reason = found.get(rule.reason) if code else None
     if reason is None:
         kind = "rejection" if rule.reason is ReasonKind.REJECTION else "cancellation"
         raise DomainError(
@@ -93,7 +104,8 @@ async def act(
     settings = get_settings()
     async with in_transaction():
         now = clock.now()
-        meeting, party = await access.meeting_for_update(account, meeting_id)
+        meeting, party, reasons = await access.meeting_for_update(account, meeting_id,
+                                                                  reason_code=reason_code)
         if expected_version is not None and expected_version != meeting.version:
             raise DomainError(
                 ErrorCode.STALE_VERSION,
@@ -103,7 +115,7 @@ async def act(
         if lifecycle.has_started(meeting.starts_at, now):
             raise DomainError(ErrorCode.MEETING_ALREADY_STARTED, "The meeting has started.")
         rule = lifecycle.decide(action, party, state_of(meeting))
-        reason = await _reason(rule, reason_code)
+        reason_id = _reason(rule, reason_code, reasons)
         late = lifecycle.is_late(meeting.starts_at, now, settings.late_cancellation_hours)
         if rule.late_acknowledgement and late and not acknowledge_late:
             raise DomainError(
@@ -123,19 +135,26 @@ async def act(
                     "The new date is outside the expert's free dates.",
                     "startsAt",
                 )
-        await apply_rule(meeting, rule, party, new_date=new_starts_at, reason=reason, note=note,
-                         late=late)
-        conflicts = (
-            await agreed_overlapping(account.id, meeting.starts_at, meeting.ends_at, meeting.id)
-            if rule.warn_conflicts
-            else []
-        )
-        # Only the expert learns the names of their own calendars.
-        busy = (
-            await busy_overlapping(account.id, meeting.starts_at, meeting.ends_at)
-            if rule.warn_conflicts and party is Party.EXPERT
-            else []
-        )
+
+        def warnings_of(changed: Meeting) -> list[ValuesListQuery[Any]]:
+            """Asked with the change's writes: the ids of the viewer's agreed meetings it
+            overlaps, and (only the expert learns the names of their own calendars) the
+            expert's calendars busy meanwhile."""
+            if not rule.warn_conflicts:
+                return []
+            reads = [_agreed_overlapping(account.id, changed.starts_at, changed.ends_at,
+                                         changed.id).values_list("id", flat=True)]
+            if party is Party.EXPERT:
+                reads.append(busy_overlapping_query(account.id, changed.starts_at,
+                                                    changed.ends_at))
+            return reads
+
+        found = await apply_rule(meeting, rule, party, new_date=new_starts_at,
+                                 reason_id=reason_id, note=note, late=late, reads=warnings_of)
+        # Rarely any: then the meetings themselves, as the ids were found.
+        conflicts = (await agreed_overlapping(account.id, meeting.starts_at, meeting.ends_at,
+                                              meeting.id) if found and found[0] else [])
+        busy = calendar_names(found[1]) if len(found) > 1 else []
     return Outcome(meeting, conflicts, busy)
 
 

@@ -37,26 +37,17 @@ def meeting_change(meeting: Meeting, event_id: int | None) -> OutboxEntry:
     })
 
 
-async def stored_notification(
-    recipient_id: int,
-    kind: NotificationKind,
-    title: str,
-    body: str,
-    meeting_id: int | None = None,
-) -> tuple[Notification, OutboxEntry]:
-    """The notification, written, and its live event, not yet written."""
-    notification = await Notification.create(
-        recipient_id=recipient_id,
-        kind=kind,
-        title=title,
-        body=body,
-        meeting_id=meeting_id,
-        created_at=clock.now(),
-    )
-    return notification, entry(
-        OutboxKind.NOTIFICATION,
-        {"notification_id": notification.id, "recipient_id": recipient_id},
-    )
+def notification(recipient_id: int, kind: NotificationKind, title: str, body: str,
+                 meeting_id: int | None = None) -> Notification:
+    """A notification not yet written."""
+    return Notification(recipient_id=recipient_id, kind=kind, title=title, body=body,
+                        meeting_id=meeting_id, created_at=clock.now())
+
+
+def notification_event(written: Notification) -> OutboxEntry:
+    """The live event of a notification (its id is None until it is written)."""
+    return entry(OutboxKind.NOTIFICATION,
+                 {"notification_id": written.id, "recipient_id": written.recipient_id})
 
 
 async def notify(
@@ -66,7 +57,7 @@ async def notify(
     body: str,
     meeting_id: int | None = None,
 ) -> Notification:
-    notification, live = await stored_notification(recipient_id, kind, title, body,
-                                                    meeting_id)
-    await live.save()
-    return notification
+    written = notification(recipient_id, kind, title, body, meeting_id)
+    await written.save()
+    await notification_event(written).save()
+    return written

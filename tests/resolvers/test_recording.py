@@ -16,12 +16,11 @@ TIMES = "createdAt updatedAt timeline { at } alternative { proposedAt }"
 
 
 def _meeting_updates(caplog: pytest.LogCaptureFixture) -> list[set[str]]:
-    """The columns of each UPDATE of the meeting table that Tortoise logged."""
+    """The columns of each UPDATE of the meeting table that Tortoise logged (a statement of
+    its own, or a part of one: resolvers/one_statement.py on PostgreSQL)."""
     found = []
     for record in caplog.records:
-        sql = record.getMessage()
-        if sql.startswith('UPDATE "meeting" SET'):
-            assignments = sql.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+        for assignments in re.findall(r'UPDATE "meeting" SET (.*?) WHERE', record.getMessage()):
             found.append(set(re.findall(r'"(\w+)"=', assignments)))
     return found
 
