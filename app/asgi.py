@@ -18,6 +18,7 @@ from app.health import Readiness
 from app.metrics import metrics_endpoint
 from app.shutdown import STEP_TIMEOUT_SECONDS, Outcome, bounded, on_signals
 from app.view import MeetingsGraphQL
+from app.websocket_handlers import LiveSockets
 from core import db
 from core.observability import RequestIdMiddleware, configure_logging
 from core.settings import Settings, get_settings
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             allow_methods=["GET", "POST"],
             allow_headers=["authorization", "content-type", "x-request-id"],
             expose_headers=["x-request-id"], max_age=600))
+    # graphql-transport-ws connections are served right inside the request id, without the
+    # other middleware's frames held for the connection's life (app/websocket_handlers.py).
+    middleware.insert(0, Middleware(LiveSockets, view=graphql))
     middleware.insert(0, Middleware(RequestIdMiddleware))  # outermost: ids every request
     return Starlette(
         routes=[

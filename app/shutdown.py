@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -121,11 +121,15 @@ def start_watchdog(grace_seconds: float) -> None:
     threading.Thread(target=watch, name="shutdown-watchdog", daemon=True).start()
 
 
+class Closable(Protocol):
+    async def close(self, code: int, reason: str = "") -> None: ...
+
+
 class WebSockets:
     """The open GraphQL WebSocket connections of one app."""
 
     def __init__(self) -> None:
-        self.open: dict[int, WebSocket] = {}
+        self.open: dict[int, WebSocket | Closable] = {}
         self.closing = False
         self._drained = asyncio.Event()
         self._drained.set()
@@ -138,6 +142,14 @@ class WebSockets:
         self.open.pop(id(scope), None)
         if not self.open:
             self._drained.set()
+
+    def add_connection(self, connection: "Closable") -> None:
+        """A connection served without a starlette WebSocket (app/websocket_handlers.py)."""
+        self.open[id(connection)] = connection
+        self._drained.clear()
+
+    def remove_connection(self, connection: "Closable") -> None:
+        self.remove(connection)
 
     def __len__(self) -> int:
         return len(self.open)
@@ -156,7 +168,11 @@ class WebSockets:
             await asyncio.wait_for(self._drained.wait(), timeout=timeout)
 
 
-async def _close(websocket: WebSocket) -> None:
+async def _close(websocket: WebSocket | Closable) -> None:
+    if not isinstance(websocket, WebSocket):
+        with contextlib.suppress(Exception):
+            await websocket.close(GOING_AWAY, "server shutting down")
+        return
     if (websocket.application_state is WebSocketState.CONNECTED
             and websocket.client_state is WebSocketState.CONNECTED):
         with contextlib.suppress(Exception):

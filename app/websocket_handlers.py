@@ -7,10 +7,16 @@ encoding of their frames; the view (app/view.py) selects them.
   answer 1011), before any subscription.
 """
 
+import asyncio
+import contextlib
+import json
+import logging
 from collections import OrderedDict
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
+from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -19,9 +25,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.utils.aio import aclosing
 
 from resolvers.context import Context
 
+log = logging.getLogger("strawberry.ws.task")
 TRY_AGAIN_LATER = 1013  # WebSocket close code: the server cannot serve now
 
 
@@ -100,3 +109,316 @@ class _LiveFrames:
 
 
 live_frames = _LiveFrames()
+
+
+# --- graphql-transport-ws, served without Strawberry's handler ---------------------------
+#
+# Strawberry's handler holds, for every connection, a handler object, a starlette WebSocket
+# and its adapter, a connection_init timeout task and an Operation per subscription; the
+# middleware frames between the server and the view stay on the stack for the connection's
+# life, and the scope keeps every handshake header. This connection keeps what it needs:
+# the context, the running operations (a task each) and a timer until connection_init.
+# Operations run through the schema's `stream` exactly as Strawberry's handler runs them
+# (same parsing, validation, limits, masking and extensions), and the frames and close
+# codes are the same.
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+INIT_TIMEOUT_SECONDS = 60.0  # Strawberry's connection_init_wait_timeout
+MAX_OPERATIONS = 100  # Strawberry's max_subscriptions_per_connection
+KEPT_HEADERS = (b"host",)  # base_url (calendar feed links) and the broadcast's host
+
+
+class LiveView(Protocol):
+    """What the connection needs from the view (app/view.py)."""
+
+    settings: Any
+    websockets: Any
+
+    async def get_context(self, request: Any, response: Any) -> Context: ...
+
+    async def refuse_connection(self, context: Context, params: dict[str, Any]
+                                ) -> str | None: ...
+
+    def _check_websocket_origin(self, request: Any) -> bool: ...
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None: ...
+
+
+def _picked_protocol(scope: dict[str, Any]) -> str | None:
+    # Strawberry's rule: the first of the client's offers that the server speaks.
+    for offered in scope.get("subprotocols") or ():
+        if offered in (TRANSPORT_WS, LEGACY_WS):
+            return str(offered)
+    return None
+
+
+class LiveSockets:
+    """ASGI middleware: a WebSocket to `path` offering graphql-transport-ws is served by
+    `TransportWSConnection`; any other WebSocket (legacy graphql-ws, no subprotocol) goes
+    on to the view through the app as before."""
+
+    def __init__(self, app: Any, *, view: LiveView, path: str = "/graphql") -> None:
+        self.app = app
+        self.view = view
+        self.path = path
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (scope["type"] != "websocket" or scope.get("path") != self.path
+                or _picked_protocol(scope) != TRANSPORT_WS):
+            await self.app(scope, receive, send)
+            return
+        await serve_transport_ws(self.view, scope, receive, send)
+
+
+async def serve_transport_ws(view: LiveView, scope: dict[str, Any], receive: Any,
+                             send: Any) -> None:
+    from starlette.requests import HTTPConnection
+    from starlette.websockets import WebSocket
+
+    websockets = view.websockets
+    if websockets.closing:  # shutting down: refuse the handshake
+        await send({"type": "websocket.close", "code": 1001})
+        return
+    handshake = WebSocket(scope, receive, send)
+    if not view._check_websocket_origin(handshake):
+        await handshake.close(code=1008)  # before accepting: answered 403
+        return
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept", "subprotocol": TRANSPORT_WS})
+    connection = TransportWSConnection(view, send)
+    context = await view.get_context(HTTPConnection(scope), connection)  # reads the headers
+    # The server holds the scope for the connection's life: keep only the headers that are
+    # read later (the Host, for links and the broadcast's key), not the whole handshake.
+    scope["headers"] = [h for h in scope.get("headers", ()) if h[0] in KEPT_HEADERS]
+    context.request = HTTPConnection(scope)
+    connection.context = context
+    websockets.add_connection(connection)
+    try:
+        await connection.run(receive)
+    finally:
+        websockets.remove_connection(connection)
+
+
+class TransportWSConnection:
+    __slots__ = ("view", "send", "context", "operations", "init_timer", "initialised",
+                 "acknowledged", "closed", "__weakref__")
+
+    def __init__(self, view: LiveView, send: Any) -> None:
+        self.view = view
+        self.send = send
+        self.context: Context | None = None
+        self.operations: dict[str, asyncio.Task[None]] | None = None  # made on first use
+        self.init_timer: asyncio.TimerHandle | None = None
+        self.initialised = False
+        self.acknowledged = False
+        self.closed = False
+
+    # --- the socket -----------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> None:
+        if not self.closed:
+            await self.send({"type": "websocket.send", "text": text})
+
+    async def send_message(self, message: dict[str, Any]) -> None:
+        await self.send_text(live_frames.encode(message))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):  # the peer may be gone already
+            await self.send({"type": "websocket.close", "code": code, "reason": reason})
+
+    # --- the receive loop -----------------------------------------------------------------
+
+    async def run(self, receive: Any) -> None:
+        loop = asyncio.get_running_loop()
+        self.init_timer = loop.call_later(INIT_TIMEOUT_SECONDS, self._init_timed_out)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message["type"] != "websocket.receive":
+                    continue
+                text = message.get("text")
+                if text is None:
+                    await self.close(4400, "WebSocket message type must be text")
+                    return
+                try:
+                    parsed = json.loads(text)
+                except ValueError:
+                    await self.close(4400, "WebSocket message must be valid JSON")
+                    return
+                await self.handle(parsed)
+                if self.closed:
+                    return
+        finally:
+            self.closed = True
+            if self.init_timer is not None:
+                self.init_timer.cancel()
+            await self._end_operations()
+
+    def _init_timed_out(self) -> None:
+        self.init_timer = None
+        if not self.initialised:
+            task = asyncio.ensure_future(self.close(4408, "Connection initialisation timeout"))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    async def handle(self, message: Any) -> None:
+        try:
+            kind = message["type"]
+            if kind == "connection_init":
+                await self.on_init(message.get("payload", {}))
+            elif kind == "ping":
+                await self.send_text('{"type":"pong"}')
+            elif kind == "pong":
+                pass
+            elif kind == "subscribe":
+                await self.on_subscribe(message["id"], message["payload"])
+            elif kind == "complete":
+                self._cancel(message["id"])
+            else:
+                await self.close(4400, f"Unknown message type: {kind}")
+        except (KeyError, TypeError):
+            await self.close(4400, "Failed to parse message")
+
+    async def on_init(self, payload: Any) -> None:
+        if self.init_timer is not None:
+            self.init_timer.cancel()
+            self.init_timer = None
+        if not isinstance(payload, dict):
+            await self.close(4400, "Invalid connection init payload")
+            return
+        if self.initialised:
+            await self.close(4429, "Too many initialisation requests")
+            return
+        self.initialised = True
+        context = self.context
+        assert context is not None
+        context.connection_params = payload
+        try:
+            refusal = await self.view.refuse_connection(context, payload)
+        except ServiceUnavailable:
+            await self.close(TRY_AGAIN_LATER, "Try again later")
+            return
+        if refusal is not None:
+            await self.close(4403, "Forbidden")
+            return
+        await self.send_text('{"type":"connection_ack"}')
+        self.acknowledged = True
+
+    async def on_subscribe(self, operation_id: Any, payload: Any) -> None:
+        if not self.acknowledged:
+            await self.close(4401, "Unauthorized")
+            return
+        query = payload["query"]
+        variables = payload.get("variables")
+        operation_name = payload.get("operationName")
+        operations = self.operations
+        if operations is None:
+            operations = self.operations = {}
+        if operation_id in operations:
+            await self.close(4409, f"Subscriber for {operation_id} already exists")
+            return
+        if len(operations) >= MAX_OPERATIONS:
+            await self.send_message({"id": operation_id, "type": "error",
+                                     "payload": [GraphQLError("Subscription limit reached")
+                                                 .formatted]})
+            return
+        task = asyncio.create_task(self._operation(operation_id, query, variables,
+                                                   operation_name))
+        operations[operation_id] = task
+
+    async def _operation(self, operation_id: str, query: Any, variables: Any,
+                         operation_name: Any) -> None:
+        from app.schema import schema
+
+        try:
+            stream = await schema.stream(query, variable_values=variables,
+                                         context_value=self.context,
+                                         operation_name=operation_name)
+            async with aclosing(stream):
+                first = True
+                async for result in stream:
+                    if first and isinstance(result, PreExecutionError):
+                        assert result.errors
+                        reason = _close_reason(result.errors[0])
+                        if reason is not None:
+                            self._forget(operation_id)
+                            await self.close(4400, reason)
+                            return
+                        await self._final(operation_id, {
+                            "id": operation_id, "type": "error",
+                            "payload": [e.formatted for e in result.errors]})
+                        return
+                    if not isinstance(result, ExecutionResult):
+                        await self._final(operation_id, {
+                            "id": operation_id, "type": "error", "payload": [GraphQLError(
+                                "Incremental delivery is not supported over "
+                                "graphql-transport-ws").formatted]})
+                        return
+                    first = False
+                    await self.send_text(_next_frame(operation_id, result))
+            await self._final(operation_id, {"id": operation_id, "type": "complete"})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Exception in worker task")
+            with contextlib.suppress(Exception):
+                await self._final(operation_id, {"id": operation_id, "type": "complete"})
+
+    async def _final(self, operation_id: str, message: dict[str, Any]) -> None:
+        # De-registered before the last frame: the client may reuse the id at once.
+        if self._forget(operation_id):
+            await self.send_message(message)
+
+    def _forget(self, operation_id: str) -> bool:
+        operations = self.operations
+        if operations is None or operation_id not in operations:
+            return False
+        del operations[operation_id]
+        if not operations:
+            self.operations = None
+        return True
+
+    def _cancel(self, operation_id: Any) -> None:
+        operations = self.operations
+        task = operations.get(operation_id) if operations is not None else None
+        if task is not None:
+            self._forget(operation_id)
+            task.cancel()
+
+    async def _end_operations(self) -> None:
+        tasks = list((self.operations or {}).values())
+        self.operations = None
+        for task in tasks:
+            task.cancel()
+        # Let the cancelled operations run their finally blocks (their bus subscriptions).
+        for task in tasks:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await task
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _close_reason(error: GraphQLError) -> str | None:
+    if isinstance(error, GraphQLSyntaxError):
+        return error.message
+    if isinstance(error.original_error, CannotGetOperationTypeError):
+        return error.original_error.as_http_error_reason()
+    return None
+
+
+def _next_frame(operation_id: str, result: ExecutionResult) -> str:
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [e.formatted for e in result.errors]
+    if result.extensions:
+        payload["extensions"] = result.extensions
+    # A payload of data only is encoded once for all the subscribers it is shared by.
+    return live_frames.encode({"id": operation_id, "type": "next", "payload": payload})

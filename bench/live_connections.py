@@ -51,7 +51,7 @@ from _harness import (  # noqa: E402
     token,
 )
 
-from subscriptions import channels  # noqa: E402
+from subscriptions import carried, channels  # noqa: E402
 
 NOTIFIED = "subscription { notificationReceived { id kind title readAt } }"
 TARGET_KIB = 40
@@ -82,7 +82,7 @@ async def accounts(url: str, n: int) -> list[int]:
         await conn.close()
 
 
-async def notifications(url: str, recipients: list[int]) -> list[int]:
+async def notifications(url: str, recipients: list[int]) -> list[dict[str, Any]]:
     conn = await asyncpg.connect(_dsn(url))
     try:
         now = datetime.now(UTC)
@@ -91,10 +91,17 @@ async def notifications(url: str, recipients: list[int]) -> list[int]:
             "notification", columns=["recipient_id", "kind", "title", "body", "created_at"],
             records=[(r, "MEETING_CONFIRMED", "Meeting confirmed", "", now)
                      for r in recipients])
-        rows = await conn.fetch("SELECT id FROM notification WHERE id > $1 ORDER BY id", last)
-        return [r["id"] for r in rows]
+        rows = await conn.fetch("SELECT * FROM notification WHERE id > $1 ORDER BY id", last)
+        return [dict(r) for r in rows]
     finally:
         await conn.close()
+
+
+def _event(row: dict[str, Any]) -> str:
+    """The event the relay publishes for a notification row, its row carried with it."""
+    return json.dumps({"id": row["id"], "kind": "NOTIFICATION", "notification_id": row["id"],
+                       "recipient_id": row["recipient_id"],
+                       carried.NOTIFICATION: carried.notification_values(row)})
 
 
 class Client:
@@ -146,12 +153,10 @@ async def measure(server: Server, redis_url: str, url: str, ids: list[int], toke
     clients = list(await asyncio.gather(*(one(b) for b in tokens)))
     # graphql-transport-ws does not acknowledge a subscribe: a probe event to the last
     # connection opened tells that the subscriptions are running.
-    probe = await notifications(url, [ids[-1]])
+    probe = (await notifications(url, [ids[-1]]))[0]
     redis = aioredis.Redis.from_url(redis_url)
-    while probe[0] not in clients[-1].arrivals:
-        await redis.publish(channels.account_notifications(ids[-1]), json.dumps(
-            {"id": probe[0], "kind": "NOTIFICATION", "notification_id": probe[0],
-             "recipient_id": ids[-1]}))
+    while probe["id"] not in clients[-1].arrivals:
+        await redis.publish(channels.account_notifications(ids[-1]), _event(probe))
         await asyncio.sleep(0.5)
     setup = time.monotonic() - started
     await asyncio.sleep(2.0)
@@ -174,14 +179,12 @@ async def measure(server: Server, redis_url: str, url: str, ids: list[int], toke
             await asyncio.sleep(delay)
         first, second = rows[2 * k], rows[2 * k + 1]
         async with redis.pipeline(transaction=False) as pipe:
-            for row, who in ((first, a), (second, b)):
-                pipe.publish(channels.account_notifications(ids[who]), json.dumps(
-                    {"id": row, "kind": "NOTIFICATION", "notification_id": row,
-                     "recipient_id": ids[who]}))
+            for row in (first, second):
+                pipe.publish(channels.account_notifications(row["recipient_id"]), _event(row))
             at = time.perf_counter()
             await pipe.execute()
-        published[first] = (at, a)
-        published[second] = (at, b)
+        published[first["id"]] = (at, a)
+        published[second["id"]] = (at, b)
     # Wait until every event arrived, or nothing more came for 5 s.
     seen, quiet_since = -1, time.monotonic()
     while time.monotonic() - quiet_since < 5.0:

@@ -54,14 +54,44 @@ def traced() -> Any:
 def unshared_broadcast() -> Any:
     """The API with every subscriber executing and encoding its own events (before the
     broadcast was executed once per event, viewer, document and variables)."""
+    import orjson
     from strawberry.http.base import BaseView
 
     from app.asgi import create_app
     from app.view import MeetingsGraphQL
+    from app.websocket_handlers import live_frames
     from schema.executor import shared_events
 
     shared_events.key = lambda executor: None  # type: ignore[method-assign]
     MeetingsGraphQL.encode_json = BaseView.encode_json  # type: ignore[method-assign]
+    live_frames.encode = lambda message: orjson.dumps(message).decode()  # type: ignore[method-assign]
+    return create_app()
+
+
+def strawberry_websockets() -> Any:
+    """The API with graphql-transport-ws served by Strawberry's handler behind the whole
+    middleware stack, and asyncio Queues for the bus's subscribers (before
+    app/websocket_handlers.py's own connection and the bus's light inboxes)."""
+    import asyncio
+
+    from app.asgi import create_app
+    from app.websocket_handlers import LiveSockets
+    from subscriptions import bus
+
+    async def passthrough(self: LiveSockets, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+    class QueueInbox(asyncio.Queue[dict[str, Any]]):
+        lost = 0
+
+        def put(self, event: dict[str, Any]) -> None:  # type: ignore[override]
+            if self.full():
+                self.get_nowait()
+                self.lost += 1
+            self.put_nowait(event)
+
+    LiveSockets.__call__ = passthrough  # type: ignore[method-assign]
+    bus._Inbox = QueueInbox  # type: ignore[misc,assignment]
     return create_app()
 
 

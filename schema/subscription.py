@@ -27,7 +27,7 @@ from resolvers.pagination import meeting_cursor
 from schema import types as t
 from schema.scalars import from_global_id
 from schema.types import Info
-from subscriptions import channels
+from subscriptions import carried, channels
 from subscriptions import replay as replay_from
 from subscriptions.bus import LOST, get_bus
 
@@ -222,10 +222,11 @@ class Subscription:
                 rows = []
                 if event.get(LOST) and last is not None:
                     rows = await since(last)  # overflowed: the table has what was dropped
-                one = await retry_transient(
-                    functools.partial(access.own_notification, viewer,
-                                      event["notification_id"]),
-                    what="loading a notification")
+                one = carried.own_notification(event, viewer) if carried.NOTIFICATION in event \
+                    else await retry_transient(
+                        functools.partial(access.own_notification, viewer,
+                                          event["notification_id"]),
+                        what="loading a notification")
                 for row in [*rows, *([one] if one is not None else [])]:
                     if row.id in sent:
                         continue

