@@ -16,6 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import orjson
 from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -173,19 +175,28 @@ class LiveSockets:
 
 async def serve_transport_ws(view: LiveView, scope: dict[str, Any], receive: Any,
                              send: Any) -> None:
-    from starlette.requests import HTTPConnection
-    from starlette.websockets import WebSocket
-
     websockets = view.websockets
-    if websockets.closing:  # shutting down: refuse the handshake
+    connection = await _accepted(view, scope, receive, send)
+    if connection is None:
+        return
+    websockets.add_connection(connection)
+    try:
+        await connection.run(receive)
+    finally:
+        websockets.remove_connection(connection)
+
+
+async def _accepted(view: LiveView, scope: dict[str, Any], receive: Any, send: Any
+                    ) -> "TransportWSConnection | None":
+    """The handshake, in a frame of its own: nothing it looked at outlives it."""
+    if view.websockets.closing:  # shutting down: refuse the handshake
         await send({"type": "websocket.close", "code": 1001})
-        return
-    handshake = WebSocket(scope, receive, send)
-    if not view._check_websocket_origin(handshake):
-        await handshake.close(code=1008)  # before accepting: answered 403
-        return
+        return None
+    if not view._check_websocket_origin(WebSocket(scope, receive, send)):
+        await send({"type": "websocket.close", "code": 1008})  # before accepting: 403
+        return None
     if (await receive())["type"] != "websocket.connect":
-        return
+        return None
     await send({"type": "websocket.accept", "subprotocol": TRANSPORT_WS})
     connection = TransportWSConnection(view, send)
     context = await view.get_context(HTTPConnection(scope), connection)  # reads the headers
@@ -194,11 +205,7 @@ async def serve_transport_ws(view: LiveView, scope: dict[str, Any], receive: Any
     scope["headers"] = [h for h in scope.get("headers", ()) if h[0] in KEPT_HEADERS]
     context.request = HTTPConnection(scope)
     connection.context = context
-    websockets.add_connection(connection)
-    try:
-        await connection.run(receive)
-    finally:
-        websockets.remove_connection(connection)
+    return connection
 
 
 class TransportWSConnection:
@@ -299,7 +306,6 @@ class TransportWSConnection:
         self.initialised = True
         context = self.context
         assert context is not None
-        context.connection_params = payload
         try:
             refusal = await self.view.refuse_connection(context, payload)
         except ServiceUnavailable:

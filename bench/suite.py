@@ -43,6 +43,7 @@ from _harness import (  # noqa: E402
     fresh_database,
     machine,
     market,
+    percentile,
     pin_self,
     raise_nofile,
     redis_server,
@@ -65,6 +66,7 @@ BEGIN, END = "<!-- bench/run: begin -->", "<!-- bench/run: end -->"
 
 TARGETS = {"viewer": 0.8, "list": 0.5, "statements": 6, "mutations": 500.0, "scale": 1.5}
 LIVE_KIB, LIVE_P99 = 40, 0.050
+BROADCAST_P99 = 0.250
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -426,6 +428,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         s, redis, url, ids[:size], tokens[:size], args.live_rate, 10.0)))
                 log("live", results["live"][-1])
 
+        # 7. One event broadcast to every subscriber of one meeting (bench/fanout.py).
+        if args.broadcast_sizes:
+            results["broadcast"] = []
+            for size in [int(n) for n in args.broadcast_sizes.split(",")]:
+                with server(url, redis) as s:
+                    results["broadcast"].append(asyncio.run(
+                        broadcast(s, redis, size, args.broadcast_events)))
+                log("broadcast", results["broadcast"][-1])
+
         # 4 (large side).
         if args.large:
             results["fill_seconds"] = asyncio.run(_data.filler(url, args.large))
@@ -445,6 +456,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 results["scale_large_noindex"] = wrk(s, "/graphql", expert.token, [list_body],
                                                      seconds=args.seconds, connections=1)
     return results
+
+
+async def broadcast(s: Server, redis: str, size: int, events: int) -> dict[str, Any]:
+    """bench/fanout.py's figure: `size` subscribers of one meeting (half its user, half its
+    expert), one change at a time, latency from the mutation's response to each arrival."""
+    import fanout
+
+    async with httpx.AsyncClient(base_url=f"http://{s.base}", timeout=30) as http:
+        m = await market(http)
+    r = await fanout.run_size(s, redis, m, fanout.Stepper(m), size, events, 250)
+    return {"subscribers": size, "connected": r.connected, "events": events,
+            "p50": percentile(r.latencies, 50), "p99": percentile(r.latencies, 99),
+            "missing": r.missing,
+            "server_cpu_ms_per_event": 1000 * statistics.median(r.server_cpu_per_event)}
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -520,6 +545,14 @@ def table(r: dict[str, Any]) -> str:
                      f"{_ms(live['p99'])}, {live['arrivals']:,} / {live['expected']:,}", "—",
                      "", f"p99 ≤ {LIVE_P99 * 1000:.0f} ms" if n >= 10000 else "",
                      _met(live["p99"] <= LIVE_P99) if n >= 10000 else ""))
+    for b in r.get("broadcast", []):
+        n = b["subscribers"]
+        rows.append((f"7. one event broadcast to {n:,} subscribers of one meeting: p50 / p99 "
+                     f"(ms), missing; server CPU per event (ms)",
+                     f"{_ms(b['p50'])} / {_ms(b['p99'])}, {b['missing']:,}; "
+                     f"{b['server_cpu_ms_per_event']:.0f}", "—", "",
+                     f"p99 ≤ {BROADCAST_P99 * 1000:.0f} ms" if n >= 5000 else "",
+                     _met(b["p99"] <= BROADCAST_P99) if n >= 5000 else ""))
     lines = ["| Figure | API | Reference | Ratio | Target | |", "|---|---:|---:|---:|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     runs = (f"Runs (requests/s): viewer {r['viewer_runs']}, reference {r['viewer_runs_ref']}; "
@@ -622,6 +655,11 @@ def main() -> None:
                         help="idle live connections per run of the live figure ('' skips)")
     parser.add_argument("--live-rate", type=int, default=200,
                         help="targeted events per second among the live connections")
+    parser.add_argument("--broadcast-sizes", default="5000",
+                        help="subscribers of one meeting per run of the broadcast figure "
+                             "('' skips)")
+    parser.add_argument("--broadcast-events", type=int, default=5,
+                        help="measured changes per broadcast run (after one warm-up)")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--json", help="also write the raw figures here")
     parser.add_argument("-v", "--verbose", action="store_true")

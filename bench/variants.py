@@ -70,10 +70,12 @@ def unshared_broadcast() -> Any:
 
 def strawberry_websockets() -> Any:
     """The API with graphql-transport-ws served by Strawberry's handler behind the whole
-    middleware stack, and asyncio Queues for the bus's subscribers (before
-    app/websocket_handlers.py's own connection and the bus's light inboxes)."""
+    middleware stack, asyncio Queues for the bus's subscribers and uvicorn's own queue and
+    Event per connection (before app/websocket_handlers.py's own connection and
+    core/mailbox.py)."""
     import asyncio
 
+    from app import websocket_protocol
     from app.asgi import create_app
     from app.websocket_handlers import LiveSockets
     from subscriptions import bus
@@ -84,14 +86,22 @@ def strawberry_websockets() -> Any:
     class QueueInbox(asyncio.Queue[dict[str, Any]]):
         lost = 0
 
-        def put(self, event: dict[str, Any]) -> None:  # type: ignore[override]
+        def put_nowait(self, event: dict[str, Any]) -> None:
             if self.full():
                 self.get_nowait()
                 self.lost += 1
-            self.put_nowait(event)
+            super().put_nowait(event)
+
+    def set_event(value: bool) -> asyncio.Event:
+        event = asyncio.Event()
+        if value:
+            event.set()
+        return event
 
     LiveSockets.__call__ = passthrough  # type: ignore[method-assign]
-    bus._Inbox = QueueInbox  # type: ignore[misc,assignment]
+    websocket_protocol.Mailbox = asyncio.Queue  # type: ignore[misc,assignment]
+    websocket_protocol.Flag = set_event  # type: ignore[misc,assignment]
+    bus.Mailbox = QueueInbox  # type: ignore[misc,assignment]
     return create_app()
 
 

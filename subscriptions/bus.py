@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from core.mailbox import Mailbox
+
 log = logging.getLogger("meetings.bus")
 QUEUE_SIZE = 256
 
@@ -45,65 +47,24 @@ class Bus(Protocol):
 LOST = "lost"  # set on the next event a subscriber receives after its queue overflowed
 
 
-class _Inbox:
-    """One subscriber's pending events. An asyncio.Queue costs ~2 KiB per subscriber (three
-    deques and an Event, each with its own block) for what is empty almost always: this
-    holds a list only while events wait, and a future only while the subscriber waits."""
-
-    __slots__ = ("events", "waiter", "lost", "maxsize")
-
-    def __init__(self, maxsize: int) -> None:
-        self.events: list[dict[str, Any]] | None = None
-        self.waiter: asyncio.Future[None] | None = None
-        self.lost = 0  # events dropped since the subscriber last took one
-        self.maxsize = maxsize
-
-    def qsize(self) -> int:
-        return len(self.events) if self.events else 0
-
-    def put(self, event: dict[str, Any]) -> None:
-        if self.events is None:
-            self.events = [event]
-        else:
-            if len(self.events) >= self.maxsize:
-                del self.events[0]  # a slow subscriber loses its oldest event
-                self.lost += 1
-            self.events.append(event)
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    async def get(self) -> dict[str, Any]:
-        while not self.events:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        event = self.events.pop(0)
-        if not self.events:
-            self.events = None
-        return event
-
-
 class _LocalFanout:
     """Channel → local subscriber queues. A slow subscriber loses its oldest events rather
     than holding up everyone else, and is told so: the next event it takes carries `lost`
     (how many were dropped), and the subscription replays them or asks for a refetch."""
 
     def __init__(self) -> None:
-        self.queues: defaultdict[str, set[_Inbox]] = defaultdict(set)
+        self.queues: defaultdict[str, set[Mailbox[dict[str, Any]]]] = defaultdict(set)
 
     def deliver(self, channel: str, event: dict[str, Any]) -> None:
         for queue in list(self.queues.get(channel, ())):
-            queue.put(event)
+            queue.put_nowait(event)
 
-    def add(self, channel: str) -> _Inbox:
-        queue = _Inbox(QUEUE_SIZE)
+    def add(self, channel: str) -> Mailbox[dict[str, Any]]:
+        queue: Mailbox[dict[str, Any]] = Mailbox(QUEUE_SIZE)
         self.queues[channel].add(queue)
         return queue
 
-    def remove(self, channel: str, queue: _Inbox) -> bool:
+    def remove(self, channel: str, queue: Mailbox[dict[str, Any]]) -> bool:
         """Removes a subscriber; True when it was the channel's last."""
         subscribers = self.queues.get(channel)
         if subscribers is None:
@@ -130,7 +91,7 @@ class _LocalFanout:
         return True
 
 
-async def _drain(queue: _Inbox) -> AsyncIterator[dict[str, Any]]:
+async def _drain(queue: Mailbox[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
     while True:
         event = await queue.get()
         if queue.lost:
