@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 import suite  # noqa: E402
 from _harness import CLIENT_CPU, fresh_database, pin_self, raise_nofile, redis_server  # noqa: E402
+from fanout import cpu_seconds  # noqa: E402
 
 
 def summarise(raw: Path, top: int) -> str:
@@ -52,17 +53,25 @@ def summarise(raw: Path, top: int) -> str:
 def compare(args: argparse.Namespace, url: str, redis: str, bearer: str, bodies: list[str],
             extra_env: dict[str, str]) -> None:
     runs: dict[str, list[float]] = {args.app: [], args.against: []}
+    # Server CPU per request (utime + stime over the run): steadier than requests/s on a
+    # shared machine.
+    cpu: dict[str, list[float]] = {args.app: [], args.against: []}
     for _ in range(args.repeat):
         for app in runs:
             with suite.app_server(url, redis, app=app, extra_env=extra_env) as s:
                 suite.post(s, "/graphql", bearer, bodies[0])
                 suite.wrk(s, "/graphql", bearer, bodies, seconds=2,
                           connections=args.connections)  # warm-up
-                runs[app].append(suite.wrk(s, "/graphql", bearer, bodies, seconds=args.seconds,
-                                           connections=args.connections)["rps"])
+                before = cpu_seconds(s.pid)
+                figures = suite.wrk(s, "/graphql", bearer, bodies, seconds=args.seconds,
+                                    connections=args.connections)
+                runs[app].append(figures["rps"])
+                cpu[app].append((cpu_seconds(s.pid) - before) / max(figures["requests"], 1))
     for app, values in runs.items():
         print(f"{args.load} {app}: median {statistics.median(values):.0f} requests/s "
-              f"{[round(v) for v in values]}")
+              f"{[round(v) for v in values]}, "
+              f"{statistics.median(cpu[app]) * 1000:.2f} ms server CPU per request "
+              f"{[round(c * 1000, 2) for c in cpu[app]]}")
 
 
 def main() -> None:

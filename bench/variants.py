@@ -135,3 +135,77 @@ def separate_statements() -> Any:
     db._operation_transaction = SetLocalAfterBegin  # type: ignore[assignment]
     effects.is_postgres = lambda client: False
     return create_app()
+
+
+def orm_reads() -> Any:
+    """The API with the meeting list read through the ORM (a QuerySet compiled by pypika and
+    a model instance per row) instead of models/rows.py's read-only rows."""
+    from functools import cached_property
+
+    from tortoise.expressions import Q
+
+    from app.asgi import create_app
+    from core import clock
+    from models.accounts import Account, ExpertService, Skill
+    from models.enums import MeetingRole
+    from models.meetings import Meeting, TimelineEvent
+    from resolvers import loaders, pagination, queries
+
+    def loader(name: str, build: Any) -> None:
+        prop: Any = cached_property(build)
+        prop.__set_name__(loaders.Loaders, name)
+        setattr(loaders.Loaders, name, prop)
+
+    loader("account", lambda self: loaders.by_id(Account))
+    loader("service", lambda self: loaders.by_id(ExpertService))
+    loader("skill", lambda self: loaders.by_id(Skill))
+    loader("timeline", lambda self: loaders.many_by(TimelineEvent, "meeting_id", ("id",)))
+
+    async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None,
+                           statuses: Any, first: int | None, after: str | None, *,
+                           loaders: Any = None, node_fields: Any = None) -> Any:
+        limit = pagination.page_size(first)
+        query = Meeting.all()
+        if role is MeetingRole.EXPERT:
+            query = query.filter(expert_id=account_id)
+        elif role is MeetingRole.USER:
+            query = query.filter(user_id=account_id)
+        else:
+            query = query.filter(Q(user_id=account_id) | Q(expert_id=account_id))
+        if upcoming:
+            query = query.filter(ends_at__gt=clock.now())
+        elif upcoming is False:
+            query = query.filter(ends_at__lte=clock.now())
+        if statuses:
+            query = query.filter(status__in=statuses)
+        cursor = pagination.decode_cursor(after, 2)
+        total = await query.count()
+        if cursor:
+            at, last_id = pagination.cursor_instant(cursor[0]), pagination.cursor_id(cursor[1])
+            query = query.filter(Q(starts_at__gt=at) | Q(starts_at=at, id__gt=last_id))
+        rows = await query.order_by("starts_at", "id").limit(limit + 1)
+        if loaders is not None and node_fields and rows:
+            await queries.prime_meetings(loaders, rows[:limit], node_fields)
+        return pagination.page_of(rows, [pagination.meeting_cursor(m) for m in rows], limit,
+                                  after, total)
+
+    queries.meeting_page = meeting_page  # type: ignore[assignment]
+    return create_app()
+
+
+def resolved_objects() -> Any:
+    """The API with FastExecutor completing only plain scalar and enum fields in its loop:
+    every object and list field (edges, node, the relations) through graphql-core's
+    execute_field and the resolver."""
+    from app.asgi import create_app
+    from schema import executor
+
+    executor.object_getter = lambda *args: None  # type: ignore[assignment]
+    return create_app()
+
+
+def list_before() -> Any:
+    """The meeting list as it was before models/rows.py and the object fast path: both
+    `orm_reads` and `resolved_objects`."""
+    orm_reads()
+    return resolved_objects()

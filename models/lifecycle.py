@@ -29,6 +29,7 @@ from models.errors import DomainError
 
 if TYPE_CHECKING:
     from models.meetings import Meeting
+    from models.rows import MeetingRow
 
 AWAITING = MeetingStatus.AWAITING_APPROVAL
 AGREED = MeetingStatus.AGREED
@@ -99,7 +100,7 @@ class State:
     conference: ConferenceStatus | None = None
 
 
-def state_of(meeting: "Meeting") -> State:
+def state_of(meeting: "Meeting | MeetingRow") -> State:
     return State(
         status=meeting.status,
         approved_by_user=meeting.approved_by_user,

@@ -1,6 +1,7 @@
 """Meetings, their timeline, reasons and planned reminders."""
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -27,6 +28,15 @@ class Reason(Model):
     class Meta:
         table = "reason"
         unique_together = (("kind", "code"),)
+
+
+class MeetingColumns(Protocol):
+    """What the read helpers below need of a meeting."""
+
+    alt_starts_at: datetime | None
+    length_minutes: int
+    user_id: int
+    expert_id: int
 
 
 class Meeting(Model):
@@ -87,12 +97,13 @@ class Meeting(Model):
             Index(fields=("status", "starts_at"), name="meeting_status_start"),
         )
 
-    def alt_ends_at(self) -> datetime | None:
+    # `self` is any object with a meeting's columns: models/rows.py's MeetingRow borrows these.
+    def alt_ends_at(self: "MeetingColumns") -> datetime | None:
         if self.alt_starts_at is None:
             return None
         return self.alt_starts_at + timedelta(minutes=self.length_minutes)
 
-    def party_of(self, account_id: int) -> Party | None:
+    def party_of(self: "MeetingColumns", account_id: int) -> Party | None:
         if account_id == self.user_id:
             return Party.USER
         if account_id == self.expert_id:

@@ -21,6 +21,7 @@ from models.errors import DomainError
 from models.ledger import CreditEntry
 from models.meetings import Meeting, Reason
 from models.notifications import Notification
+from models.rows import MeetingRow
 from resolvers.context import Context
 
 
@@ -37,7 +38,7 @@ def require_admin(viewer: Account) -> None:
         raise DomainError(ErrorCode.FORBIDDEN, "Only an admin may grant credits.")
 
 
-def party_in(meeting: Meeting, viewer: Account) -> Party | None:
+def party_in(meeting: Meeting | MeetingRow, viewer: Account) -> Party | None:
     """The viewer's side in the meeting; None for anyone else."""
     return meeting.party_of(viewer.id)
 

@@ -1,4 +1,6 @@
-"""Per-request DataLoaders: one query per relation per request, whatever the page size."""
+"""Per-request DataLoaders: one query per relation per request, whatever the page size.
+Accounts, services, skills and timelines, which every meeting list reads, come as read-only
+rows (models/rows.py); the others as model instances."""
 
 from collections import defaultdict
 from collections.abc import Sequence
@@ -9,19 +11,55 @@ from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 from tortoise.models import Model
 
-from models.accounts import Account, ExpertProfile, ExpertService, Skill
+from models.accounts import ExpertProfile, ExpertService, Skill
 from models.availability import BlockedDate, FreeDate, WeeklyRuleRow
 from models.chat import Conversation
 from models.enums import MeetingStatus
-from models.meetings import Meeting, Reason, TimelineEvent
+from models.meetings import Meeting, Reason
+from models.rows import (
+    AccountRow,
+    Reader,
+    Row,
+    ServiceRow,
+    SkillRow,
+    TimelineRow,
+    account_reader,
+    service_reader,
+    skill_reader,
+    timeline_reader,
+)
 
 M = TypeVar("M", bound=Model)
+R = TypeVar("R", bound=Row)
 
 
 def by_id(model: type[M]) -> DataLoader[int, M | None]:
     async def load(ids: Sequence[int]) -> list[M | None]:
         rows = {row.pk: row for row in await model.filter(id__in=list(set(ids)))}
         return [rows.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def rows_by_id(reader: Reader[R]) -> DataLoader[int, R | None]:
+    async def load(ids: Sequence[int]) -> list[R | None]:
+        found = {row.id: row for row in await reader.by_ids(sorted(set(ids)))}
+        return [found.get(i) for i in ids]
+
+    return DataLoader(load_fn=load)
+
+
+def timelines() -> DataLoader[int, list[TimelineRow]]:
+    """Each meeting's timeline events, in the order they were recorded."""
+
+    async def load(meeting_ids: Sequence[int]) -> list[list[TimelineRow]]:
+        p = timeline_reader.params()
+        rows = await timeline_reader.fetch(
+            f'WHERE {p.any_of("meeting_id", sorted(set(meeting_ids)))} ORDER BY "id"', p)
+        grouped: defaultdict[int, list[TimelineRow]] = defaultdict(list)
+        for row in rows:
+            grouped[row.meeting_id].append(row)
+        return [grouped[k] for k in meeting_ids]
 
     return DataLoader(load_fn=load)
 
@@ -115,16 +153,16 @@ class Loaders:
         self.viewer_id = viewer_id
 
     @cached_property
-    def account(self) -> DataLoader[int, Account | None]:
-        return by_id(Account)
+    def account(self) -> DataLoader[int, AccountRow | None]:
+        return rows_by_id(account_reader)
 
     @cached_property
-    def service(self) -> DataLoader[int, ExpertService | None]:
-        return by_id(ExpertService)
+    def service(self) -> DataLoader[int, ServiceRow | None]:
+        return rows_by_id(service_reader)
 
     @cached_property
-    def skill(self) -> DataLoader[int, Skill | None]:
-        return by_id(Skill)
+    def skill(self) -> DataLoader[int, SkillRow | None]:
+        return rows_by_id(skill_reader)
 
     @cached_property
     def reason(self) -> DataLoader[int, Reason | None]:
@@ -135,8 +173,8 @@ class Loaders:
         return by_id(Meeting)
 
     @cached_property
-    def timeline(self) -> DataLoader[int, list[TimelineEvent]]:
-        return many_by(TimelineEvent, "meeting_id", ("id",))
+    def timeline(self) -> DataLoader[int, list[TimelineRow]]:
+        return timelines()
 
     @cached_property
     def service_skills(self) -> DataLoader[int, list[Skill]]:

@@ -12,6 +12,16 @@ nothing, an attribute that raises) goes through graphql-core's own `execute_fiel
 then produces exactly the data, null bubbling and located error it always does. Aliases,
 directives and fragments are already resolved into the grouped field set the loop reads.
 
+Object and list fields take a short path too when their value is at hand without a
+resolver call: a default-resolved attribute (an edge's `node`, a connection's `edges`), or a
+field that declares a `READY` function in its metadata — the value its resolver would return,
+read from the request's context, or Undefined when the resolver has work to do (a relation
+whose DataLoader has not loaded yet). The value is then completed as graphql-core completes
+it — non-null checks, each list item with its own error handling, `is_type_of`, the
+memoised sub-selection — without a resolve-info, and anything else (an abstract type, an
+iterable that is not a list, an awaitable item, a type with its own `is_type_of`) goes
+through graphql-core's `complete_value` from that level on.
+
 tests/schema/test_fast_executor.py runs the suite's operations and generated queries
 through this and the default executor and compares results and errors.
 """
@@ -20,27 +30,37 @@ import asyncio
 import inspect
 import json
 from collections import OrderedDict
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     ExecutionResult,
     GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLSchema,
     get_nullable_type,
     is_leaf_type,
     is_non_null_type,
+    is_object_type,
 )
+from graphql.execution.executor import invalid_return_type_error, to_nodes
 from graphql.pyutils import Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 from core.metrics import LIVE_EVENT_EXECUTIONS
 
-# A plain field's plan: (response name, attribute, leaf type, non-null); None for a field
-# that takes graphql-core's path.
-Plain = tuple[str, str, Any, bool]
+# A field's plan: (response name, attribute, leaf type, non-null) for a plain scalar or enum;
+# (response name, getter, field definition, None) for an object or list whose value the
+# getter reads (Undefined: not at hand); None for a field that takes graphql-core's path.
+Plain = tuple[str, Any, Any, bool | None]
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+# The metadata key of a field's "ready" function: (source, context) -> the value the field's
+# resolver would return now, or Undefined when the resolver must run (schema/types.py).
+READY = "fast_executor_ready"
 
 
 def plain_attribute(schema: GraphQLSchema, parent_type: GraphQLObjectType,
@@ -63,6 +83,53 @@ def plain_attribute(schema: GraphQLSchema, parent_type: GraphQLObjectType,
     return strawberry_field.python_name, leaf, is_non_null_type(field_def.type)
 
 
+def _default_resolved(schema: GraphQLSchema, parent_type: GraphQLObjectType,
+                      field_name: str) -> tuple[GraphQLField, Any] | None:
+    """The field and its Strawberry field when it has no arguments and no extensions."""
+    field_def: GraphQLField | None = schema.get_field(parent_type, field_name)
+    if field_def is None or field_def.args or field_def.resolve is None:
+        return None
+    strawberry_field = (field_def.extensions or {}).get(_BACKREF)
+    if strawberry_field is None or strawberry_field.extensions:
+        return None
+    return field_def, strawberry_field
+
+
+def _completes_fast(return_type: GraphQLOutputType) -> bool:
+    """An object type, or lists of one, optionally non-null at any level."""
+    inner = get_nullable_type(return_type)
+    while isinstance(inner, GraphQLList):
+        inner = get_nullable_type(inner.of_type)
+    return is_object_type(inner)
+
+
+def object_getter(schema: GraphQLSchema, parent_type: GraphQLObjectType,
+                  field_name: str) -> Any:
+    """For an object or list field whose value can be read without a resolver call: a
+    function (source, context) -> the value, or Undefined when the resolver must run."""
+    found = _default_resolved(schema, parent_type, field_name)
+    if found is None or not _completes_fast(found[0].type):
+        return None
+    field_def, strawberry_field = found
+    ready = strawberry_field.metadata.get(READY)
+    if ready is not None:
+        return ready
+    if (getattr(field_def.resolve, "_is_default", False)
+            and strawberry_field.default_resolver is getattr
+            and strawberry_field.is_basic_field):
+        attribute = strawberry_field.python_name
+        return lambda source, _context: getattr(source, attribute)
+    return None
+
+
+def _own_is_type_of(object_type: GraphQLObjectType) -> bool:
+    """Whether `is_type_of` is the type's own (which may read the resolve-info) rather than
+    Strawberry's isinstance check, which does not."""
+    definition = (object_type.extensions or {}).get(_BACKREF)
+    return object_type.is_type_of is not None and (
+        definition is None or definition.is_type_of is not None)
+
+
 class _Plans:
     """Per schema, per (object type, field name): the plain-field answer, computed once."""
 
@@ -70,7 +137,7 @@ class _Plans:
         self.by_schema: dict[int, tuple[GraphQLSchema, dict[tuple[str, str], Any]]] = {}
 
     def of(self, schema: GraphQLSchema, parent_type: GraphQLObjectType,
-           field_name: str) -> tuple[str, Any, bool] | None:
+           field_name: str) -> tuple[Any, Any, bool | None] | None:
         entry = self.by_schema.get(id(schema))
         if entry is None or entry[0] is not schema:
             entry = self.by_schema[id(schema)] = (schema, {})
@@ -79,7 +146,13 @@ class _Plans:
         try:
             return cache[key]
         except KeyError:
-            found = cache[key] = plain_attribute(schema, parent_type, field_name)
+            found: tuple[Any, Any, bool | None] | None = plain_attribute(
+                schema, parent_type, field_name)
+            if found is None:
+                getter = object_getter(schema, parent_type, field_name)
+                if getter is not None:
+                    found = (getter, schema.get_field(parent_type, field_name), None)
+            cache[key] = found
             return found
 
 
@@ -187,6 +260,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         plan: list[Plain | None] = []
         for response_name, field_details_list in grouped_field_set.items():
             plain = _plans.of(self.schema, parent_type, field_details_list[0].node.name.value)
+            if plain is not None and plain[2] is None and any(
+                    details.node.directives for details in field_details_list):
+                plain = None  # e.g. @stream: graphql-core's incremental path
             plan.append(None if plain is None else (response_name, *plain))
         self._field_plans[key] = (grouped_field_set, plan)
         return plan
@@ -206,6 +282,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             for plain, (response_name, field_details_list) in zip(
                     plan, grouped_field_set.items(), strict=True):
+                if plain is not None and plain[3] is None:
+                    result = self._execute_object_field(
+                        parent_type, source_value, field_details_list,
+                        Path(path, response_name, parent_type.name), plain[1], plain[2])
+                    if result is not Undefined:
+                        results[response_name] = result
+                        if is_awaitable(result):
+                            awaitable_fields.append(response_name)
+                    continue
                 if plain is not None:
                     _, attribute, leaf, non_null = plain
                     try:
@@ -237,6 +322,112 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._gather(results, awaitable_fields)
 
+    def _execute_object_field(self, parent_type: GraphQLObjectType, source: Any,
+                              field_details_list: Any, path: Path, getter: Any,
+                              field_def: GraphQLField) -> Any:
+        """graphql-core's `execute_field` for a value read by `getter` instead of returned
+        by the resolver: the same completion and the same error handling around it."""
+        try:
+            value = getter(source, self.context_value)
+        except Exception:  # noqa: BLE001 - the resolver runs and reports it
+            value = Undefined
+        if value is Undefined:
+            return self.execute_field(parent_type, source, field_details_list, path, None)
+        return_type = field_def.type
+        site = _Site(self, field_def, parent_type, field_details_list)
+        if self.is_awaitable(value):
+            return self.complete_awaitable_value(return_type, field_details_list,
+                                                 site.info(path), path, value, None)
+        try:
+            completed = self._complete(return_type, field_details_list, path, value, site)
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _await_completed(self, completed: Any, return_type: GraphQLOutputType,
+                               field_details_list: Any, path: Path) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+    def _complete(self, return_type: GraphQLOutputType, field_details_list: Any, path: Path,
+                  result: Any, site: "_Site") -> Any:
+        """`complete_value` for object types and lists of them; any other case is handed to
+        graphql-core's own `complete_value` at the level where it arises."""
+        if isinstance(result, Exception):
+            raise result
+        if isinstance(return_type, GraphQLNonNull):
+            completed = self._complete(return_type.of_type, field_details_list, path, result,
+                                       site)
+            if completed is None:
+                msg = ("Cannot return null for non-nullable field"
+                       f" {site.parent_type}.{site.field_def_name}.")
+                raise TypeError(msg)
+            return completed
+        if result is None or result is Undefined:
+            return None
+        if isinstance(return_type, GraphQLList):
+            if type(result) is list and not any(self.is_awaitable(i) for i in result):
+                return self._complete_list(return_type.of_type, field_details_list, path,
+                                           result, site)
+        elif (isinstance(return_type, GraphQLObjectType)
+              and not _own_is_type_of(return_type)):
+            # Strawberry's own check (an isinstance) does not read the resolve-info.
+            if (return_type.is_type_of is not None
+                    and not return_type.is_type_of(result, cast(GraphQLResolveInfo, None))):
+                raise invalid_return_type_error(return_type, result, field_details_list)
+            return self.collect_and_execute_subfields(return_type, field_details_list, path,
+                                                      result, None)
+        return self.complete_value(return_type, field_details_list, site.info(path), path,
+                                   result, None)
+
+    def _complete_list(self, item_type: GraphQLOutputType, field_details_list: Any,
+                       path: Path, items: list[Any], site: "_Site") -> Any:
+        """`complete_iterable_value` and `complete_list_item_value` for a list of values
+        none of which is awaitable."""
+        completed_results: list[Any] = []
+        awaitable_indices: list[int] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for index, item in enumerate(items):
+                item_path = path.add_key(index, None)
+                try:
+                    completed_item = self._complete(item_type, field_details_list, item_path,
+                                                    item, site)
+                    if is_awaitable(completed_item):
+                        completed_item = self._await_completed(
+                            completed_item, item_type, field_details_list, item_path)
+                        awaitable_indices.append(index)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, item_type, field_details_list,
+                                            item_path)
+                    completed_item = None
+                completed_results.append(completed_item)
+        except Exception:
+            if awaitable_indices:
+                self.settle_in_background([completed_results[i] for i in awaitable_indices])
+            raise
+        if not awaitable_indices:
+            return completed_results
+        return self._gather_items(completed_results, awaitable_indices)
+
+    @staticmethod
+    async def _gather_items(completed_results: list[Any], awaitable_indices: list[int]
+                            ) -> list[Any]:
+        if len(awaitable_indices) == 1:
+            index = awaitable_indices[0]
+            completed_results[index] = await completed_results[index]
+        else:
+            awaited = await gather_with_cancel(*(completed_results[i] for i in awaitable_indices))
+            for index, sub_result in zip(awaitable_indices, awaited, strict=True):
+                completed_results[index] = sub_result
+        return completed_results
+
     async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]
                       ) -> dict[str, Any]:
         if len(awaitable_fields) == 1:
@@ -246,3 +437,25 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
             results.update(zip(awaitable_fields, awaited, strict=True))
         return results
+
+
+class _Site:
+    """Where a fast-completed value came from, and its resolve-info, built only if a case
+    is handed back to graphql-core."""
+
+    __slots__ = ("executor", "field_def", "field_details_list", "parent_type")
+
+    def __init__(self, executor: FastExecutor, field_def: GraphQLField,
+                 parent_type: GraphQLObjectType, field_details_list: Any) -> None:
+        self.executor = executor
+        self.field_def = field_def
+        self.parent_type = parent_type
+        self.field_details_list = field_details_list
+
+    @property
+    def field_def_name(self) -> str:
+        return str(self.field_details_list[0].node.name.value)
+
+    def info(self, path: Path) -> GraphQLResolveInfo:
+        return self.executor.build_resolve_info(
+            self.field_def, to_nodes(self.field_details_list), self.parent_type, path)

@@ -16,6 +16,7 @@ import graphql
 import httpx
 import pytest
 import strawberry
+from graphql.pyutils import Undefined
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import queries
@@ -25,7 +26,7 @@ from app.schema import schema as api_schema
 from models.accounts import Account as AccountRow
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from schema.executor import FastExecutor, plain_attribute
+from schema.executor import READY, FastExecutor, object_getter, plain_attribute
 from schema.scalars import from_global_id
 from tests.support import differential
 from tests.support.client import market
@@ -91,6 +92,56 @@ def _leaf(name: Any = "a", nickname: Any = None, count: Any = 1, ratio: Any = 0.
                 maybe_colour=maybe_colour, at=at)
 
 
+async def _later_leaf(name: str) -> Leaf:
+    return _leaf(name=name)
+
+
+def _ready_leaf(source: "Holder", _context: Any) -> Any:
+    if source.ready_mode == "raise":
+        raise RuntimeError("ready is broken")
+    return _leaf(name="ready") if source.ready_mode == "ready" else Undefined
+
+
+@strawberry.type
+class Holder(Named):
+    """Object and list fields read from attributes (or a READY function) by the fast path."""
+
+    name: str
+    leaf: Leaf
+    maybe_leaf: Leaf | None
+    leaves: list[Leaf]
+    maybe_leaves: list[Leaf | None] | None
+    grid: list[list[Leaf]]
+    nameds: list[Named]
+    holders: list["Holder"] | None
+    ready_mode: strawberry.Private[str] = "ready"
+
+    @strawberry.field(metadata={READY: _ready_leaf})
+    async def prepared(self) -> Leaf:
+        return _leaf(name="ready") if self.ready_mode == "ready" else _leaf(name="resolved")
+
+
+def _holder(name: str = "h", **changes: Any) -> Holder:
+    values: dict[str, Any] = dict(
+        name=name, leaf=_leaf(), maybe_leaf=None, leaves=[_leaf(name="x"), _leaf(name="y")],
+        maybe_leaves=[_leaf(), None], grid=[[_leaf()], []], nameds=[_leaf(name="n")],
+        holders=None)
+    values.update(changes)
+    return Holder(**values)
+
+
+class _RaisingHolder(Holder):
+    @property  # type: ignore[override]
+    def leaf(self) -> Leaf:
+        raise RuntimeError("leaf is broken")
+
+
+def _raising_holder() -> Holder:
+    holder = object.__new__(_RaisingHolder)
+    holder.__dict__.update(vars(_holder()))
+    return holder
+
+
 @strawberry.type
 class EdgeQuery:
     @strawberry.field
@@ -137,6 +188,26 @@ class EdgeQuery:
     async def later(self) -> Leaf | None:
         return _leaf(name=None)
 
+    @strawberry.field
+    def holder(self) -> Holder:
+        return _holder(holders=[_holder("a"), _holder("b", ready_mode="later")])
+
+    @strawberry.field
+    def bad_holders(self) -> list[Holder | None]:
+        return [
+            _holder("null-leaf", leaf=None),  # non-null object is None: bubbles to the item
+            _holder("null-item", leaves=[_leaf(), None]),  # ... a non-null list item
+            _holder("null-in-nullable", maybe_leaves=[None, _leaf(name=None)]),
+            _holder("wrong-type", maybe_leaf="a string", nameds=["not a Named"]),
+            _holder("not-a-list", leaves="abc", grid=[(_leaf(),)]),  # str; tuple: graphql-core
+            _holder("generator", leaves=(x for x in [_leaf(name="g")])),
+            _holder("awaitable-item", leaves=[_later_leaf("aw"), _leaf()]),
+            _holder("ready-raises", ready_mode="raise"),
+            _holder("ready-later", ready_mode="later"),
+            _raising_holder(),
+            _holder("exception-value", maybe_leaf=ValueError("an exception as a value")),
+        ]
+
 
 EDGE = strawberry.Schema(query=EdgeQuery)._schema
 ALL = "name nickname count ratio colour maybeColour at shout __typename"
@@ -155,6 +226,12 @@ EDGE_QUERIES = [
     "{ named { __typename name ... on Leaf { nickname } } }",
     "{ later { name } good { name } }",
     "mutation { __typename }",
+    "{ holder { name leaf { name } maybeLeaf { name } leaves { name count } "
+    "maybeLeaves { name } grid { name } nameds { name __typename } prepared { name } "
+    "holders { name prepared { name } leaf { ...F } } } } fragment F on Leaf { name colour }",
+    "{ badHolders { name leaf { name } maybeLeaf { name } leaves { name } "
+    "maybeLeaves { name } grid { name } nameds { name } prepared { name } } }",
+    "{ badHolders { x: leaves { name } y: leaves { nickname } maybeLeaf { name } } }",
 ]
 
 
@@ -190,6 +267,38 @@ def test_plain_fields_take_the_fast_path() -> None:
     for name in ("status", "startsAt", "priceCredits", "version"):
         assert plain_attribute(api_schema._schema, meeting, name) is not None, name
     assert plain_attribute(api_schema._schema, meeting, "timeline") is None
+    holder = EDGE.get_type("Holder")
+    assert isinstance(holder, graphql.GraphQLObjectType)
+    for name in ("leaf", "maybeLeaf", "leaves", "grid", "holders", "prepared"):
+        assert object_getter(EDGE, holder, name) is not None, name
+    assert object_getter(EDGE, leaf, "shout") is None  # a resolver and no READY function
+    for name in ("user", "expert", "service", "skill", "timeline"):
+        assert object_getter(api_schema._schema, meeting, name) is not None, name
+
+
+async def test_a_primed_meeting_list_completes_without_resolver_calls(
+        client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the root field, the list's objects, lists and scalars all take the fast path:
+    graphql-core's execute_field runs for no field of a meeting, edge or relation."""
+    m = await market(client)
+    await m.request(T0 + timedelta(days=3))
+    await m.request(T0 + timedelta(days=4))
+    executed: list[str] = []
+    original = FastExecutor.execute_field
+
+    def spy(self: FastExecutor, parent_type: Any, source: Any, field_details_list: Any,
+            path: Any, position_context: Any) -> Any:
+        executed.append(f"{parent_type.name}.{field_details_list[0].node.name.value}")
+        return original(self, parent_type, source, field_details_list, path, position_context)
+
+    monkeypatch.setattr(FastExecutor, "execute_field", spy)
+    data = await m.expert.q("""{ meetings(role: EXPERT, first: 5) { totalCount
+      pageInfo { hasNextPage endCursor } edges { cursor node { id status startsAt
+      user { id displayName } expert { id } service { id title } skill { id name }
+      timeline { kind label at } } } } }""")
+    assert len(data["meetings"]["edges"]) == 2
+    assert all(e["node"]["timeline"] for e in data["meetings"]["edges"])
+    assert executed == ["Query.meetings"]  # the shadowing default run is not a FastExecutor
 
 
 class _Wrong(FastExecutor):

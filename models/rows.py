@@ -1,0 +1,207 @@
+"""Read-only rows: a model's columns as plain attributes, read with SQL written once.
+
+The meeting list reads a page and four relations per request. Through the ORM each of those
+is a QuerySet cloned and compiled by pypika and a model instance per row (with its change
+tracking); the profile put that at about a third of the list's server time. A `Reader`
+holds the model's SELECT (every column, the ORM's own identifiers), sends it through the
+ORM's connection (the current transaction's, if any) and turns each row into a light object
+whose attributes are the model's field names, converted exactly as Tortoise converts them
+(`_init_from_db`'s three groups of fields). The object has the reading side of its model —
+the same attribute names and the read helpers (`alt_ends_at`, `party_of`) — and nothing
+else: it cannot be saved. schema/types.py takes these and model instances alike.
+
+tests/models/test_rows.py checks every declared attribute against the model and every value
+against the ORM's, on both backends.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from tortoise.models import Model
+
+from models.accounts import Account, ExpertService, Skill
+from models.enums import (
+    ConferenceStatus,
+    CreditPaymentStatus,
+    MeetingStatus,
+    Party,
+    TimelineEventKind,
+)
+from models.meetings import Meeting, TimelineEvent
+
+
+class Row:
+    """The columns of one row of `model`, by field name."""
+
+    model: ClassVar[type[Model]]
+    id: int
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__ = values
+
+
+class AccountRow(Row):
+    model = Account
+    key: str
+    display_name: str
+    email: str
+    timezone: str
+    is_admin: bool
+    credits_available: int
+    credits_blocked: int
+    created_at: datetime
+
+
+class SkillRow(Row):
+    model = Skill
+    name: str
+
+
+class ServiceRow(Row):
+    model = ExpertService
+    expert_id: int
+    title: str
+    description: str | None
+    length_minutes: int
+    price_credits: int
+    active: bool
+    created_at: datetime
+
+
+class MeetingRow(Row):
+    model = Meeting
+    user_id: int
+    expert_id: int
+    service_id: int
+    skill_id: int
+    starts_at: datetime
+    ends_at: datetime
+    length_minutes: int
+    price_credits: int
+    status: MeetingStatus
+    approved_by_user: bool
+    approved_by_expert: bool
+    created_by: Party
+    alt_starts_at: datetime | None
+    alt_proposed_by: Party | None
+    alt_proposed_at: datetime | None
+    credit_status: CreditPaymentStatus
+    rejection_reason_id: int | None
+    rejection_note: str | None
+    cancellation_reason_id: int | None
+    cancellation_note: str | None
+    conference_provider: str | None
+    conference_status: ConferenceStatus | None
+    conference_join_url: str | None
+    conference_external_id: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    # The model's own read helpers: they only read attributes this row has too.
+    alt_ends_at = Meeting.alt_ends_at
+    party_of = Meeting.party_of
+
+
+class TimelineRow(Row):
+    model = TimelineEvent
+    meeting_id: int
+    kind: TimelineEventKind
+    label: str
+    at: datetime
+    actor: Party | None
+    starts_at: datetime | None
+    reason_id: int | None
+    note: str | None
+
+
+R = TypeVar("R", bound=Row)
+
+
+class Params:
+    """A statement's values and their placeholders in the connection's dialect ($n for
+    asyncpg, ? for SQLite), each value converted by its field as the ORM's filters do."""
+
+    def __init__(self, model: type[Model], postgres: bool) -> None:
+        self.model = model
+        self.postgres = postgres
+        self.values: list[Any] = []
+
+    def __call__(self, field: str, value: Any) -> str:
+        self.values.append(self.model._meta.fields_map[field].to_db_value(value, self.model))
+        return f"${len(self.values)}" if self.postgres else "?"
+
+    def any_of(self, field: str, values: Sequence[Any]) -> str:
+        """`"field" = ANY($n)` / `"field" IN (?, …)` for a non-empty list of values."""
+        if self.postgres:
+            converted = [self.model._meta.fields_map[field].to_db_value(v, self.model)
+                         for v in values]
+            self.values.append(converted)
+            return f'"{self.column(field)}" = ANY(${len(self.values)})'
+        return f'"{self.column(field)}" IN ({", ".join(self(field, v) for v in values)})'
+
+    def column(self, field: str) -> str:
+        return self.model._meta.fields_db_projection[field]
+
+
+class Reader(Generic[R]):
+    """Reads `row_class`'s table with a SELECT of every column; the caller writes the WHERE
+    and ORDER BY with a `Params`."""
+
+    def __init__(self, row_class: type[R]) -> None:
+        self.row_class = row_class
+        self.model = row_class.model
+        self._select: str | None = None
+        self._columns: list[str] = []
+
+    @property
+    def select(self) -> str:
+        # Built on first use: the model's columns are known once Tortoise is initialised.
+        if self._select is None:
+            meta = self.model._meta
+            self._columns = sorted(meta.db_fields)
+            columns = ", ".join(f'"{c}"' for c in self._columns)
+            self._select = f'SELECT {columns} FROM "{meta.db_table}"'
+        return self._select
+
+    def connection(self) -> Any:
+        """The connection the model's own queries would use (the transaction's, inside one)."""
+        return self.model._meta.db
+
+    def params(self) -> Params:
+        return Params(self.model, self.connection().capabilities.dialect == "postgres")
+
+    async def fetch(self, tail: str, params: Params) -> list[R]:
+        _, raw = await self.connection().execute_query(f"{self.select} {tail}", params.values)
+        return self.rows(raw)
+
+    def rows(self, raw: Sequence[Any]) -> list[R]:
+        """Rows of this reader's SELECT (its columns in order) as row objects."""
+        meta = self.model._meta
+        names = [meta.fields_db_projection_reverse[c] for c in self._columns]
+        # The driver's own types for native fields; the others as `_init_from_db` converts.
+        default = [(name, f.field_type) for _, name, f in meta.db_default_fields]
+        complex_ = [(name, f.to_python_value) for _, name, f in meta.db_complex_fields]
+        make = self.row_class
+        out: list[R] = []
+        for row in raw:
+            values = dict(zip(names, row, strict=True))
+            for name, field_type in default:
+                if (value := values[name]) is not None:
+                    values[name] = field_type(value)
+            for name, to_python in complex_:
+                values[name] = to_python(values[name])
+            out.append(make(values))
+        return out
+
+    async def by_ids(self, ids: Sequence[int]) -> list[R]:
+        params = self.params()
+        return await self.fetch(f"WHERE {params.any_of('id', ids)}", params)
+
+
+account_reader = Reader(AccountRow)
+skill_reader = Reader(SkillRow)
+service_reader = Reader(ServiceRow)
+meeting_reader = Reader(MeetingRow)
+timeline_reader = Reader(TimelineRow)
