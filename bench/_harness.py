@@ -130,6 +130,13 @@ def _server_preexec() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Server:
     base: str

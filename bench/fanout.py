@@ -36,6 +36,7 @@ from _harness import (
     app_server,
     change_request,
     check_change,
+    cpu_seconds,
     fresh_database,
     machine,
     market,
@@ -105,12 +106,6 @@ def tcp_peers(pid: int) -> list[tuple[str, int, str, int]]:
                 if parts[9] in inodes and parts[3] == "01":  # ESTABLISHED
                     peers.append((*_hex_addr(parts[1]), *_hex_addr(parts[2])))
     return peers
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def redis_figures(server: Server, redis_url: str, result: Result) -> None:

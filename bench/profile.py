@@ -17,13 +17,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data  # noqa: E402
 import suite  # noqa: E402
-from _harness import CLIENT_CPU, fresh_database, pin_self, raise_nofile, redis_server  # noqa: E402
-from fanout import cpu_seconds  # noqa: E402
+from _harness import (  # noqa: E402
+    CLIENT_CPU,
+    cpu_seconds,
+    fresh_database,
+    pin_self,
+    raise_nofile,
+    redis_server,
+)
 
 
 def summarise(raw: Path, top: int) -> str:
@@ -50,28 +57,29 @@ def summarise(raw: Path, top: int) -> str:
     return "\n".join(out)
 
 
-def compare(args: argparse.Namespace, url: str, redis: str, bearer: str, bodies: list[str],
-            extra_env: dict[str, str]) -> None:
-    runs: dict[str, list[float]] = {args.app: [], args.against: []}
-    # Server CPU per request (utime + stime over the run): steadier than requests/s on a
-    # shared machine.
-    cpu: dict[str, list[float]] = {args.app: [], args.against: []}
+def compare(args: argparse.Namespace, url: str, redis: str, bearer: str,
+            bodies: Callable[[], list[str]], extra_env: dict[str, str]) -> None:
+    """Requests/s and the server's CPU time per request (utime + stime from /proc, steadier
+    than requests/s on a shared machine) of two factories, alternately. Mutations get new
+    meetings for every run."""
+    runs: dict[str, list[tuple[float, float]]] = {args.app: [], args.against: []}
     for _ in range(args.repeat):
         for app in runs:
             with suite.app_server(url, redis, app=app, extra_env=extra_env) as s:
-                suite.post(s, "/graphql", bearer, bodies[0])
-                suite.wrk(s, "/graphql", bearer, bodies, seconds=2,
-                          connections=args.connections)  # warm-up
+                warm_up = bodies()
+                suite.post(s, "/graphql", bearer, warm_up[0])
+                suite.wrk(s, "/graphql", bearer, warm_up, seconds=2,
+                          connections=args.connections)
                 before = cpu_seconds(s.pid)
-                figures = suite.wrk(s, "/graphql", bearer, bodies, seconds=args.seconds,
+                figures = suite.wrk(s, "/graphql", bearer, bodies(), seconds=args.seconds,
                                     connections=args.connections)
-                runs[app].append(figures["rps"])
-                cpu[app].append((cpu_seconds(s.pid) - before) / max(figures["requests"], 1))
+                runs[app].append((figures["rps"],
+                                  (cpu_seconds(s.pid) - before) / max(figures["requests"], 1)))
     for app, values in runs.items():
-        print(f"{args.load} {app}: median {statistics.median(values):.0f} requests/s "
-              f"{[round(v) for v in values]}, "
-              f"{statistics.median(cpu[app]) * 1000:.2f} ms server CPU per request "
-              f"{[round(c * 1000, 2) for c in cpu[app]]}")
+        print(f"{args.load} {app}: median {statistics.median(v[0] for v in values):.0f} "
+              f"requests/s {[round(v[0]) for v in values]}, server CPU "
+              f"{statistics.median(v[1] for v in values) * 1000:.2f} ms per request "
+              f"{[round(v[1] * 1000, 2) for v in values]}")
 
 
 def main() -> None:
@@ -105,18 +113,13 @@ def main() -> None:
         elif args.load == "viewer":
             bodies = [suite.body(suite.VIEWER_QUERY)]
         else:
-            from schema.scalars import to_global_id
-
-            ids = asyncio.run(_data.awaiting_meetings(url, suite._pk(mut_market.expert.id),
-                                                      int(args.seconds * 800)))
             bearer = mut_market.expert.token
-            bodies = [suite.body(suite.CONFIRM, {"i": {"meetingId": to_global_id("Meeting", m)}})
-                      if n % 2 == 0 else
-                      suite.body(suite.DECLINE, {"i": {"meetingId": to_global_id("Meeting", m),
-                                                       "reasonCode": "NOT_AVAILABLE"}})
-                      for n, m in enumerate(ids)]
+            bodies = suite.mutation_bodies(url, mut_market.expert, int(args.seconds * 800))[1]
         if args.against:
-            compare(args, url, redis, bearer, bodies, extra_env)
+            compare(args, url, redis, bearer, (
+                (lambda: suite.mutation_bodies(url, mut_market.expert,
+                                               int(args.seconds * 800))[1])
+                if args.load == "mutations" else lambda: bodies), extra_env)
             return
         with suite.app_server(url, redis, app=args.app, extra_env=extra_env) as s:
             if args.load != "mutations":

@@ -215,6 +215,19 @@ async def statement_counts(url: str, bearer: str) -> dict[int, tuple[int, int]]:
     return counts
 
 
+def mutation_bodies(url: str, expert: Any, stock: int) -> tuple[list[int], list[str]]:
+    """`stock` new AWAITING_APPROVAL meetings of the expert, and confirmMeeting and
+    declineMeeting bodies for them, alternately (each meeting changed once)."""
+    from schema.scalars import to_global_id
+
+    ids = asyncio.run(_data.awaiting_meetings(url, _pk(expert.id), stock))
+    return ids, [body(CONFIRM, {"i": {"meetingId": to_global_id("Meeting", m)}})
+                 if n % 2 == 0 else
+                 body(DECLINE, {"i": {"meetingId": to_global_id("Meeting", m),
+                                      "reasonCode": "NOT_AVAILABLE"}})
+                 for n, m in enumerate(ids)]
+
+
 async def mutation_round_trips(url: str, bearer: str, meeting_ids: list[int]
                                ) -> dict[str, int]:
     """PostgreSQL round trips of one confirmMeeting and one declineMeeting, in-process, as
@@ -388,14 +401,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         # 3. Confirm and decline, alternately, each on its own AWAITING_APPROVAL meeting.
         mutation_runs = []
         for _ in range(args.repeat):
-            ids = asyncio.run(_data.awaiting_meetings(url, _pk(mut_expert.id), args.stock))
-            from schema.scalars import to_global_id
-
-            bodies = [body(CONFIRM, {"i": {"meetingId": to_global_id("Meeting", m)}})
-                      if n % 2 == 0 else
-                      body(DECLINE, {"i": {"meetingId": to_global_id("Meeting", m),
-                                           "reasonCode": "NOT_AVAILABLE"}})
-                      for n, m in enumerate(ids)]
+            ids, bodies = mutation_bodies(url, mut_expert, args.stock)
             with server(url, redis) as s:
                 started = time.monotonic()
                 figures = wrk(s, "/graphql", mut_expert.token, bodies, seconds=args.seconds,
