@@ -1,9 +1,10 @@
 """Ledger operations. Each moves a balance with a conditional update (never read-modify-write)
-and appends the matching entry, inside the caller's transaction. The meeting's moves
-(block, return, capture) return their entries unsaved: they are written with the meeting's
-change (resolvers/effects.record_change), in the same transaction."""
+and appends the matching entry, inside the caller's transaction. A meeting's moves (block,
+return, capture) are `Move`s, made and written with the meeting's change
+(resolvers/effects.record_change)."""
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from tortoise.expressions import F
 
@@ -41,41 +42,57 @@ async def grant(account_id: int, amount: int, reference: str) -> bool:
     return True
 
 
-async def block(user_id: int, amount: int, meeting_id: int) -> list[CreditEntry]:
-    moved = await Account.filter(id=user_id, credits_available__gte=amount).update(
-        credits_available=F("credits_available") - amount,
-        credits_blocked=F("credits_blocked") + amount,
-    )
-    if not moved:
-        raise DomainError(
-            ErrorCode.INSUFFICIENT_CREDITS,
-            f"This meeting costs {amount} credits; not enough credits are available.",
-        )
-    return [_entry(user_id, CreditEntryKind.BLOCK, -amount, amount, meeting_id)]
+@dataclass(frozen=True)
+class Move:
+    """A ledger entry (not yet written) and the change of its account's balances it records,
+    made only if no balance goes below zero; `refused` is raised when one would."""
+
+    entry: CreditEntry
+    refused: Exception
+
+    def deltas(self) -> dict[str, int]:
+        """The balances it changes (column: delta)."""
+        deltas = {"credits_available": self.entry.available_delta,
+                  "credits_blocked": self.entry.blocked_delta}
+        return {column: delta for column, delta in deltas.items() if delta}
 
 
-async def _take_blocked(user_id: int, amount: int, *, back_to_available: bool) -> None:
-    moves: dict[str, Any] = {"credits_blocked": F("credits_blocked") - amount}
-    if back_to_available:  # in the same UPDATE: one round trip less
-        moves["credits_available"] = F("credits_available") + amount
-    taken = await Account.filter(id=user_id, credits_blocked__gte=amount).update(**moves)
-    if not taken:
-        # The meeting says BLOCKED but the balance disagrees: an invariant is broken, so stop
-        # rather than create credits.
-        raise RuntimeError(f"account {user_id} holds fewer blocked credits than {amount}")
+async def apply(moves: Sequence[Move]) -> None:
+    """The balance changes, one conditional UPDATE each (the entries are written by the
+    caller). resolvers/effects.record_change makes the same changes in its one statement on
+    PostgreSQL."""
+    for move in moves:
+        deltas = move.deltas()
+        # Only a balance that decreases can go below zero.
+        at_least = {f"{column}__gte": -delta for column, delta in deltas.items() if delta < 0}
+        if not await Account.filter(id=move.entry.account_id, **at_least).update(
+                **{column: F(column) + delta for column, delta in deltas.items()}):
+            raise move.refused
 
 
-async def return_blocked(user_id: int, amount: int, meeting_id: int) -> list[CreditEntry]:
-    await _take_blocked(user_id, amount, back_to_available=True)
-    return [_entry(user_id, CreditEntryKind.RETURN, amount, -amount, meeting_id)]
+def block(user_id: int, amount: int, meeting_id: int) -> list[Move]:
+    return [Move(_entry(user_id, CreditEntryKind.BLOCK, -amount, amount, meeting_id),
+                 DomainError(ErrorCode.INSUFFICIENT_CREDITS,
+                             f"This meeting costs {amount} credits; not enough credits are "
+                             "available."))]
 
 
-async def capture(user_id: int, expert_id: int, amount: int,
-                  meeting_id: int) -> list[CreditEntry]:
-    await _take_blocked(user_id, amount, back_to_available=False)
-    await Account.filter(id=expert_id).update(credits_available=F("credits_available") + amount)
-    return [_entry(user_id, CreditEntryKind.CAPTURE, 0, -amount, meeting_id),
-            _entry(expert_id, CreditEntryKind.CAPTURE, amount, 0, meeting_id)]
+def _broken(account_id: int, amount: int) -> Exception:
+    # The meeting says BLOCKED but the balance disagrees: an invariant is broken, so stop
+    # rather than create credits.
+    return RuntimeError(f"account {account_id} holds fewer blocked credits than {amount}")
+
+
+def return_blocked(user_id: int, amount: int, meeting_id: int) -> list[Move]:
+    return [Move(_entry(user_id, CreditEntryKind.RETURN, amount, -amount, meeting_id),
+                 _broken(user_id, amount))]
+
+
+def capture(user_id: int, expert_id: int, amount: int, meeting_id: int) -> list[Move]:
+    return [Move(_entry(user_id, CreditEntryKind.CAPTURE, 0, -amount, meeting_id),
+                 _broken(user_id, amount)),
+            Move(_entry(expert_id, CreditEntryKind.CAPTURE, amount, 0, meeting_id),
+                 _broken(expert_id, amount))]  # an increase: never refused
 
 
 def _entry(account_id: int, kind: CreditEntryKind, available_delta: int, blocked_delta: int,

@@ -28,7 +28,6 @@ from models.enums import (
     Party,
     ReminderKind,
 )
-from models.ledger import CreditEntry
 from models.lifecycle import Alternative, ConferenceJob, Event, ReminderPlan, Rule, State, state_of
 from models.meetings import Meeting, Reminder, TimelineEvent
 from models.notifications import Notification
@@ -54,14 +53,18 @@ async def record_change(
     note: str | None = None,
     outbox: Sequence[OutboxEntry] = (),
     notifications: Sequence[Notification] = (),
+    moves: Sequence[credits.Move] = (),
     rows: Sequence[Model] = (),
     reads: Sequence[ValuesListQuery[Any]] = (),
 ) -> list[list[Any]]:
-    """Records one change of a meeting: version + 1, only the columns that changed since
-    `before` are written, `rows` (its ledger entries and reminders), the notifications, the
-    timeline events and the live events: `outbox`, then one per notification, then the
-    meeting's (in one insert, so that ids keep the causal order). All but the meeting
-    arrive unsaved; on PostgreSQL all of it is one statement (`_write_at_once`).
+    """Records one change of a meeting: its balance `moves` and their ledger entries
+    (raising a move's refusal when a balance would go below zero), version + 1, only the
+    columns that changed since `before` are written, `rows` (its reminders), the
+    notifications, the timeline events and the live events: `outbox`, then one per
+    notification, then the meeting's (in one insert, so that ids keep the causal order).
+    All but the meeting arrive unsaved; on PostgreSQL all of it is one statement
+    (`_write_at_once`; a refusal then comes after the writes, undone with the transaction
+    or savepoint the error ends, as every caller's is).
 
     `reads`: flat value queries that do not read what the change writes (the meeting's
     conflicts), run with it; their results are returned, in order."""
@@ -73,9 +76,11 @@ async def record_change(
                               actor=actor, starts_at=starts_at, reason_id=reason_id, note=note)
                 for e in events]
     client = connections.get("default")
+    rows = [*(move.entry for move in moves), *rows]
     if is_postgres(client):
-        return await _write_at_once(client, meeting, changed, rows, notifications, timeline,
-                                    outbox, reads)
+        return await _write_at_once(client, meeting, changed, moves, rows, notifications,
+                                    timeline, outbox, reads)
+    await credits.apply(moves)
     for group in _by_model(rows):
         await type(group[0]).bulk_create(group)
     for written in notifications:
@@ -89,13 +94,18 @@ async def record_change(
 
 
 async def _write_at_once(client: BaseDBAsyncClient, meeting: Meeting, changed: list[str],
-                         rows: Sequence[Model],
+                         moves: Sequence[credits.Move], rows: Sequence[Model],
                          notifications: Sequence[Notification],
                          timeline: list[TimelineEvent], outbox: Sequence[OutboxEntry],
                          reads: Sequence[ValuesListQuery[Any]]) -> list[list[Any]]:
     """`record_change`'s writes and reads as one statement: the outbox rows take the ids
     of the notifications and of the last timeline event from the statement's own parts."""
     statement = Statement()
+    # Two parts updating one row would make only one of the changes: a change moves the
+    # credits of its two parties, never twice those of one (nobody books themselves).
+    assert len({move.entry.account_id for move in moves}) == len(moves)
+    columns = [f'(SELECT count(*) FROM {_balance_update(statement, i, move)}) AS "moved_{i}"'
+               for i, move in enumerate(moves)]
     statement.update("meeting", meeting, changed)
     for group in _by_model(rows):
         statement.insert(group[0]._meta.db_table, group)
@@ -105,7 +115,7 @@ async def _write_at_once(client: BaseDBAsyncClient, meeting: Meeting, changed: l
         written = statement.insert(f"notification_{i}", [unsaved], returning='"id"')
         around[len(live), "payload"] = _with_id("notification_id", f'SELECT "id" FROM {written}')
         live.append(notification_event(unsaved))
-    columns = [f'ARRAY({statement.read(query)}) AS "read_{i}"' for i, query in enumerate(reads)]
+    columns += [f'ARRAY({statement.read(query)}) AS "read_{i}"' for i, query in enumerate(reads)]
     if timeline:
         written = statement.insert("timeline", timeline, returning='"id"')
         around[len(live), "payload"] = _with_id("event_id", f'SELECT max("id") FROM {written}')
@@ -114,10 +124,25 @@ async def _write_at_once(client: BaseDBAsyncClient, meeting: Meeting, changed: l
     statement.insert("outbox", live, around=around)
     select = f"SELECT {', '.join(columns) or 'NULL'}"
     found = (await client.execute_query_dict(statement.sql(select), statement.values))[0]
+    for i, move in enumerate(moves):
+        if not found[f"moved_{i}"]:
+            raise move.refused
     for event, event_id in zip(timeline, found.get("timeline", []), strict=True):
         event.id = event_id  # ids in list order
         event._saved_in_db = True
     return [list(found[f"read_{i}"]) for i in range(len(reads))]
+
+
+def _balance_update(statement: Statement, i: int, move: credits.Move) -> str:
+    """`credits.apply`'s UPDATE of one move, as a part of the statement (one row when made)."""
+    deltas = move.deltas()
+    changes = ", ".join(f'"{column}"="{column}"+{statement.param(delta)}'
+                        for column, delta in deltas.items())
+    at_least = "".join(f' AND "{column}">={statement.param(-delta)}'
+                       for column, delta in deltas.items() if delta < 0)
+    return statement.add(f"move_{i}", f'UPDATE "{Account._meta.db_table}" SET {changes} '
+                                      f'WHERE "id"={statement.param(move.entry.account_id)}'
+                                      f"{at_least} RETURNING 1")
 
 
 def _by_model(rows: Sequence[Model]) -> list[list[Model]]:
@@ -133,17 +158,17 @@ def _with_id(key: str, subquery: str) -> str:
     return f"({{}}::jsonb || jsonb_build_object('{key}', ({subquery})))"
 
 
-async def _move_credits(meeting: Meeting, before: State, after: State) -> list[CreditEntry]:
-    """Moves the balances now; returns the ledger entries to write with the change."""
+def _move_credits(meeting: Meeting, before: State, after: State) -> list[credits.Move]:
+    """The balance moves of the change (made by `record_change`)."""
     if after.credit_status is before.credit_status:
         return []
     price = meeting.price_credits
     if after.credit_status is CreditPaymentStatus.BLOCKED:
-        return await credits.block(meeting.user_id, price, meeting.id)
+        return credits.block(meeting.user_id, price, meeting.id)
     if after.credit_status is CreditPaymentStatus.RETURNED:
-        return await credits.return_blocked(meeting.user_id, price, meeting.id)
+        return credits.return_blocked(meeting.user_id, price, meeting.id)
     if after.credit_status is CreditPaymentStatus.PAID:
-        return await credits.capture(meeting.user_id, meeting.expert_id, price, meeting.id)
+        return credits.capture(meeting.user_id, meeting.expert_id, price, meeting.id)
     return []
 
 
@@ -235,7 +260,7 @@ async def apply_rule(
     move = lifecycle.credit_move(rule, late=late,
                                  late_policy=get_settings().user_late_cancellation)
     after = lifecycle.next_state(rule, before, move, party)
-    entries = await _move_credits(meeting, before, after)
+    moves = _move_credits(meeting, before, after)
     event_date = _move_dates(meeting, rule, party, new_date, now)
     meeting.status = after.status
     meeting.approved_by_user = after.approved_by_user
@@ -253,7 +278,7 @@ async def apply_rule(
     notifications = await _notify_parties(meeting, rule, party, join_url)
     return await record_change(meeting, before_columns, rule.events, actor=party,
                                starts_at=event_date, reason_id=reason_id, note=note, outbox=outbox,
-                               notifications=notifications, rows=[*entries, *reminders],
+                               notifications=notifications, moves=moves, rows=reminders,
                                reads=reads(meeting) if reads is not None else ())
 
 

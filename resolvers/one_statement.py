@@ -66,7 +66,8 @@ class Statement:
         """A Tortoise query as a subquery of this statement, its parameters renumbered.
         (It sees the database as it was before the statement: it must not read what the
         statement writes.)"""
-        query.sql()  # builds `query.query` for the query's database
+        query._choose_db_if_not_chosen()
+        query._make_query()  # what `query.sql()` does, without building the SQL twice
         sql, values = query.query.get_parameterized_sql()
         offset = len(self.values)
         self.values.extend(values)

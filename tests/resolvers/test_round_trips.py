@@ -7,8 +7,8 @@ Before issue 11: confirmMeeting 15, declineMeeting 17, requestMeeting 22. Since:
 SET LOCAL timeouts and the first savepoint go as one script, no RELEASE SAVEPOINT
 (core/db.py); a change's meeting UPDATE, ledger entries, reminders, notifications,
 timeline events and outbox rows are one statement (resolvers/effects.record_change), and so
-are the conflict checks of confirming or moving a meeting; the parties' accounts and the
-reason come with the locked meeting; a return of blocked credits is one UPDATE."""
+are its balance moves and the conflict checks of confirming or moving a meeting; the
+parties' accounts and the reason come with the locked meeting."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.pg
 
 # Round trips of one whole request (authentication excluded: a token seen in the last
 # minute is not looked up again).
-BUDGETS = {"confirmMeeting": 5, "declineMeeting": 7, "requestMeeting": 15}
+BUDGETS = {"confirmMeeting": 5, "declineMeeting": 6, "requestMeeting": 14}
 
 
 _inside: ContextVar[bool] = ContextVar("inside_spied_call", default=False)
