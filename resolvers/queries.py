@@ -87,7 +87,7 @@ async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None
     if statuses:
         where.append(p.any_of("status", statuses))
     conditions = " AND ".join(where)
-    _, counted = await reader.connection().execute_query(
+    _, counted = await p.client.execute_query(
         f'SELECT COUNT(*) FROM "meeting" WHERE {conditions}', list(p.values))
     total = int(counted[0][0])
     if position is not None:
