@@ -206,8 +206,27 @@ class Reader(Generic[R]):
         _, raw = await params.client.execute_query(f"{self.select} {tail}", params.values)
         return self.rows(raw)
 
-    def rows(self, raw: Sequence[Any]) -> list[R]:
-        """Rows of this reader's SELECT (its columns in order) as row objects."""
+    async def fetch_counted(self, count_where: str, where: str, order: Sequence[str],
+                            limit: int, params: Params) -> tuple[list[R], int]:
+        """The first `limit` rows matching `where` by `order`, and how many rows match
+        `count_where`, in one statement: the count is LEFT JOINed with the rows, so that no
+        rows still answer it (one row of NULLs then). `count_where`'s placeholders come
+        first in `params`, then `where`'s."""
+        columns = ", ".join(f'"{c}"' for c in order)
+        ordered = ", ".join(f'"selected"."{c}"' for c in order)
+        _, raw = await params.client.execute_query(
+            f'SELECT "selected".*, "counted"."total" FROM (SELECT COUNT(*) AS "total" FROM '
+            f'"{self.model._meta.db_table}" WHERE {count_where}) AS "counted" LEFT JOIN '
+            f'({self.select} WHERE {where} ORDER BY {columns} LIMIT {int(limit)}) AS "selected" '
+            f"ON TRUE ORDER BY {ordered}", params.values)
+        total = int(raw[0][len(self._columns)])
+        if raw[0][self._columns.index(self.model._meta.db_pk_column)] is None:
+            return [], total
+        return self.rows(raw, trailing=1), total
+
+    def rows(self, raw: Sequence[Any], trailing: int = 0) -> list[R]:
+        """Rows of this reader's SELECT (its columns in order, then `trailing` others) as
+        row objects."""
         meta = self.model._meta
         names = [meta.fields_db_projection_reverse[c] for c in self._columns]
         # The driver's own types for native fields; the others as `_init_from_db` converts.
@@ -215,8 +234,9 @@ class Reader(Generic[R]):
         complex_ = [(name, _converter(f)) for _, name, f in meta.db_complex_fields]
         make = self.row_class
         out: list[R] = []
+        strict = not trailing
         for row in raw:
-            values = dict(zip(names, row, strict=True))
+            values = dict(zip(names, row, strict=strict))
             for name, field_type in default:
                 if (value := values[name]) is not None:
                     values[name] = field_type(value)

@@ -70,32 +70,36 @@ async def meeting_page(account_id: int, role: MeetingRole, upcoming: bool | None
     limit = page_size(first)
     cursor = decode_cursor(after, 2)  # a foreign cursor is refused before any query
     position = (cursor_instant(cursor[0]), cursor_id(cursor[1])) if cursor else None
-    reader = meeting_reader
-    p = reader.params()
-    if role is MeetingRole.EXPERT:
-        where = [f'"expert_id" = {p("expert_id", account_id)}']
-    elif role is MeetingRole.USER:
-        where = [f'"user_id" = {p("user_id", account_id)}']
-    else:
-        where = [f'("user_id" = {p("user_id", account_id)} '
-                 f'OR "expert_id" = {p("expert_id", account_id)})']
-    if upcoming:
-        # "Not yet taken place": the meeting has not ended.
-        where.append(f'"ends_at" > {p("ends_at", clock.now())}')
-    elif upcoming is False:
-        where.append(f'"ends_at" <= {p("ends_at", clock.now())}')
-    if statuses:
-        where.append(p.any_of("status", statuses))
-    conditions = " AND ".join(where)
-    _, counted = await p.client.execute_query(
-        f'SELECT COUNT(*) FROM "meeting" WHERE {conditions}', list(p.values))
-    total = int(counted[0][0])
+    p = meeting_reader.params()
+    now = clock.now()
+
+    def matching() -> list[str]:
+        """The list's filter (without the cursor), its values added to `p`."""
+        if role is MeetingRole.EXPERT:
+            where = [f'"expert_id" = {p("expert_id", account_id)}']
+        elif role is MeetingRole.USER:
+            where = [f'"user_id" = {p("user_id", account_id)}']
+        else:
+            where = [f'("user_id" = {p("user_id", account_id)} '
+                     f'OR "expert_id" = {p("expert_id", account_id)})']
+        if upcoming:
+            # "Not yet taken place": the meeting has not ended.
+            where.append(f'"ends_at" > {p("ends_at", now)}')
+        elif upcoming is False:
+            where.append(f'"ends_at" <= {p("ends_at", now)}')
+        if statuses:
+            where.append(p.any_of("status", statuses))
+        return where
+
+    # The count and the page in one statement; the count ignores the cursor.
+    counted = " AND ".join(matching())
+    where = matching()
     if position is not None:
         at, last_id = position
         where.append(f'("starts_at" > {p("starts_at", at)} OR ("starts_at" = '
                      f'{p("starts_at", at)} AND "id" > {p("id", last_id)}))')
-    found = await reader.fetch(f'WHERE {" AND ".join(where)} ORDER BY "starts_at", "id" '
-                               f"LIMIT {int(limit) + 1}", p)
+    found, total = await meeting_reader.fetch_counted(
+        counted, " AND ".join(where), ("starts_at", "id"), limit + 1, p)
     if loaders is not None and node_fields and found:
         await prime_meetings(loaders, found[:limit], node_fields)
     return page_of(found, [meeting_cursor(m) for m in found], limit, after, total)
