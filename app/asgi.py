@@ -13,10 +13,11 @@ from starlette.routing import Route, WebSocketRoute
 
 from app import dev_signin, ratelimit, trusted_documents
 from app.calendar import calendar_feed
+from app.graphql_http import FastPath, GraphQLHTTP
 from app.guards import BodySizeLimit
 from app.health import Readiness
 from app.metrics import metrics_endpoint
-from app.shutdown import STEP_TIMEOUT_SECONDS, Outcome, bounded, on_signals
+from app.shutdown import STEP_TIMEOUT_SECONDS, Deadlines, Outcome, bounded, on_signals
 from app.view import MeetingsGraphQL
 from app.websocket_handlers import LiveSockets
 from core import db
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
 
         undo_signals = on_signals(graphql.websockets,
                                   grace_seconds=settings.graceful_shutdown_seconds,
-                                  drain=drain, deadlines=graphql.deadlines)
+                                  drain=drain, deadlines=deadlines)
         try:
             yield
         finally:
@@ -91,7 +92,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     async def healthz(_: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
 
-    graphql = MeetingsGraphQL(settings)
+    graphql = MeetingsGraphQL(settings)  # WebSockets
+    deadlines = Deadlines()  # the HTTP requests', cut to the grace on shutdown
+    graphql_http = GraphQLHTTP(settings, deadlines)
     readiness = Readiness(settings, shutting_down=lambda: graphql.websockets.closing)
     middleware = [Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)]
     if settings.allowed_origins:
@@ -103,10 +106,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     # graphql-transport-ws connections are served right inside the request id, without the
     # other middleware's frames held for the connection's life (app/websocket_handlers.py).
     middleware.insert(0, Middleware(LiveSockets, view=graphql))
+    # GraphQL requests without CORS go from here to their endpoint (app/graphql_http.py).
+    middleware.insert(0, Middleware(FastPath, endpoint=graphql_http,
+                                    cors=bool(settings.allowed_origins)))
     middleware.insert(0, Middleware(RequestIdMiddleware))  # outermost: ids every request
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql_http, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readiness.endpoint),

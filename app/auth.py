@@ -17,7 +17,10 @@ from tortoise.exceptions import IntegrityError
 
 from core import clock
 from core.settings import Settings
+from core.transient import is_transient
 from models.accounts import Account
+from resolvers.context import Context
+from resolvers.loaders import Loaders
 
 log = logging.getLogger("meetings.auth")
 JWKS_ALGORITHMS = ["RS256"]
@@ -247,3 +250,29 @@ async def authenticate(header: str | None, settings: Settings) -> Account:
     account = await account_for(claims)
     _recent.put(token, claims, account)
     return account
+
+
+class ServiceUnavailable(Exception):
+    """The request cannot be served for an outage (authentication hit a database error)."""
+
+
+_requests_log = logging.getLogger("meetings.requests")
+
+
+async def authenticate_context(context: Context, header: str | None) -> None:
+    """Puts the account behind an Authorization header, and its DataLoaders, into a request's
+    context, or why there is none into `auth_error`. Raises ServiceUnavailable when the token
+    cannot be checked for an outage (e.g. a token not seen lately while the database is
+    down)."""
+    try:
+        context.account = await authenticate(header, context.settings)
+    except AuthError as exc:
+        context.auth_error = str(exc)
+        return
+    except Exception as exc:
+        if is_transient(exc):
+            _requests_log.warning("authentication unavailable: %r", exc)
+            raise ServiceUnavailable(repr(exc)) from exc
+        raise
+    context.auth_error = None
+    context.loaders = Loaders(context.account.id)

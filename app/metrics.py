@@ -41,9 +41,27 @@ def error_code(error: GraphQLError, result: Any) -> str:
     return "UNSPECIFIED"
 
 
-def _count_result_errors(result: Any) -> None:
+def count_result_errors(result: Any) -> None:
     for error in getattr(result, "errors", None) or ():
         count_error(error_code(error, result), "graphql")
+
+
+# The labelled children by (bounded label, type): `labels()` takes a lock and builds a key on
+# every call, which is a few per cent of a small query.
+_children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
+def count_operation(name: object, kind: str, seconds: float | None) -> None:
+    """One operation, by name (`anonymous` without one) and type; `seconds` is its duration
+    (not for subscriptions)."""
+    label = operation_label(name if isinstance(name, str) and name else "anonymous")
+    children = _children.get((label, kind))
+    if children is None:
+        children = _children[(label, kind)] = (GRAPHQL_REQUESTS.labels(label, kind),
+                                               GRAPHQL_DURATION.labels(label))
+    children[0].inc()
+    if seconds is not None:
+        children[1].observe(seconds)
 
 
 class GraphQLMetrics(SchemaExtension):
@@ -61,24 +79,23 @@ class GraphQLMetrics(SchemaExtension):
             if self._live:
                 LIVE_SUBSCRIPTIONS.dec()
             else:
-                name, kind = self._labels()
-                GRAPHQL_REQUESTS.labels(name, kind).inc()
-                if kind != "subscription":
-                    GRAPHQL_DURATION.labels(name).observe(time.perf_counter() - started)
+                kind = self._type()
+                count_operation(self._name(), kind, None if kind == "subscription"
+                                else time.perf_counter() - started)
             if not self._streamed:
-                _count_result_errors(self.execution_context.result)
+                count_result_errors(self.execution_context.result)
 
     def on_execute(self) -> Iterator[None]:
         if self._type() == "subscription":
             self._live = True
             LIVE_SUBSCRIPTIONS.inc()
-            GRAPHQL_REQUESTS.labels(self._labels()[0], "subscription").inc()
+            count_operation(self._name(), "subscription", None)
         yield
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         self._streamed = True
         yield
-        _count_result_errors(result)
+        count_result_errors(result)
 
     def _type(self) -> str:
         if self.execution_context.graphql_document is None:
@@ -89,14 +106,11 @@ class GraphQLMetrics(SchemaExtension):
             return "unknown"
         return kind.value
 
-    def _labels(self) -> tuple[str, str]:
+    def _name(self) -> object:
         try:
-            name = self.execution_context.operation_name
+            return self.execution_context.operation_name
         except Exception:  # noqa: BLE001
-            name = None
-        # The view refuses a non-string operationName (400); a label is a string regardless.
-        label = name if isinstance(name, str) and name else "anonymous"
-        return operation_label(label), self._type()
+            return None
 
 
 async def refresh_outbox_backlog() -> None:

@@ -1,15 +1,17 @@
-"""Builds the Schema: the root types of schema/ with the app's extensions. The parse and
-validation caches live at module level (Strawberry's and schema/limits.py's), so the
-per-request extension factories share them. Validation rules (depth, aliases) must be built
-once: a rule built per request defeats the validation cache (817 vs 3,993 requests/s
-measured).
+"""Builds the Schema: the root types of schema/ with the app's extensions. HTTP operations do
+not run through the extensions: app/operation.py takes the same steps as plain calls (a
+quarter of a small query's time went to Strawberry's extension machinery). The extensions
+serve the operations Strawberry's Schema runs itself (WebSockets). The parse and validation
+caches live at module level (Strawberry's and schema/limits.py's), so the per-request
+extension factories share them. Validation rules (depth, aliases) must be built once: a rule
+built per request defeats the validation cache (817 vs 3,993 requests/s measured).
 
 Errors are not logged by the schema: Strawberry's `process_errors` would log every validation
 error at ERROR with the query in it (a flood any stranger can cause). Unexpected exceptions
-are logged once, at ERROR with their error id, where they are masked (`mask`); the view logs
-one INFO line per request that has errors (app/view.py). Suggestions ("Did you mean") are
-hidden unless SUGGESTIONS is on: in validation by QueryLimits, in variable coercion by
-FastExecutor.build.
+are logged once, at ERROR with their error id, where they are masked (`mask`); the HTTP
+endpoint logs one INFO line per request that has errors (app/graphql_http.py). Suggestions
+("Did you mean") are hidden unless SUGGESTIONS is on: in validation by schema/limits.py, in
+variable coercion by FastExecutor.build.
 """
 
 import logging

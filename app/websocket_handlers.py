@@ -30,14 +30,11 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from app.auth import ServiceUnavailable
 from resolvers.context import Context
 
 log = logging.getLogger("strawberry.ws.task")
 TRY_AGAIN_LATER = 1013  # WebSocket close code: the server cannot serve now
-
-
-class ServiceUnavailable(Exception):
-    """The request cannot be served for an outage (authentication hit a database error)."""
 
 
 @runtime_checkable

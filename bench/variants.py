@@ -209,3 +209,21 @@ def list_before() -> Any:
     `orm_reads` and `resolved_objects`."""
     orm_reads()
     return resolved_objects()
+
+
+def strawberry_view() -> Any:
+    """The API with HTTP `/graphql` served as before app/graphql_http.py: Strawberry's ASGI
+    view running the Schema's eight extensions (app/schema.py), behind Starlette's whole
+    middleware stack and router (it lacks the old view's request checks, which cost little)."""
+    from starlette.routing import Route
+
+    from app.asgi import create_app
+    from app.graphql_http import FastPath
+    from app.view import MeetingsGraphQL
+    from core.settings import get_settings
+
+    app = create_app()
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastPath]
+    app.router.routes[0] = Route("/graphql", MeetingsGraphQL(get_settings()),
+                                 methods=["GET", "POST"])
+    return app

@@ -1,8 +1,10 @@
 """Query limits, checked before execution: tokens (in the parser), directives (before
 validation), depth, aliases and introspection (validation rules), and a cost estimate of list
-sizes (after validation). `QueryLimits` also runs the validation itself, through a cache, with
-graphql-core's `hide_suggestions` unless SUGGESTIONS is on (development): no "Did you mean"
-in production for fields, arguments, types or enum values.
+sizes (after validation): `document_errors` and `request_errors`, called by the HTTP pipeline
+(app/operation.py) and by the `QueryLimits` extension (operations Strawberry runs). The
+validation runs through a cache, with graphql-core's `hide_suggestions` unless SUGGESTIONS is
+on (development): no "Did you mean" in production for fields, arguments, types or enum
+values.
 
 Strawberry's validation cache is an `lru_cache` over `(schema, document, validation_rules)`:
 a rule class built per request (QueryDepthLimiter and MaxAliasesLimiter in factory form)
@@ -371,11 +373,42 @@ def validate_cached(schema: GraphQLSchema, document: DocumentNode,
     return without_type_names(errors) if hide_suggestions else errors
 
 
+def document_errors(schema: GraphQLSchema, document: DocumentNode,
+                    rules: tuple[type[ASTValidationRule], ...], settings: Settings
+                    ) -> list[GraphQLError]:
+    """What does not depend on the variables: the directive limit (before validation), then
+    validation (cached) under `rules`."""
+    refused = directive_error(document, settings.max_query_directives)
+    if refused is not None:
+        return [refused]
+    return validate_cached(schema, document, rules, not settings.suggestions_enabled)
+
+
+def request_errors(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None,
+                   variables: dict[str, Any] | None, settings: Settings) -> list[GraphQLError]:
+    """What depends on the variables, for a document that validated: NUL characters, then
+    the cost of the lists."""
+    if has_nul(variables):
+        return [request_error(ErrorCode.INVALID_INPUT, NUL_MESSAGE)]
+    limit = settings.max_query_cost
+    cost = query_cost(schema, document, operation_name, variables)
+    if cost is None:
+        return [request_error(
+            LIMIT_CODE, "The query's shape is too large to estimate (MAX_QUERY_COST).")]
+    if cost > limit:
+        return [request_error(
+            LIMIT_CODE,
+            f"The query may fetch about {cost} list items (the product of `first` "
+            f"along nested lists); the limit is {limit} (MAX_QUERY_COST).")]
+    return []
+
+
 class QueryLimits(SchemaExtension):
-    """Sets the parser's token limit and the limit rules per operation; before validation,
-    the directive limit; then validation (cached); then, once the document has validated,
-    the NUL check of the variables and the cost. The limits come from the request context's
-    settings. Replaces Strawberry's ValidationCache (which cannot hide suggestions)."""
+    """Sets the parser's token limit and the limit rules per operation; `document_errors`
+    (unless a trusted document's verdict is given), then `request_errors`, with the request
+    context's settings. For operations Strawberry's Schema runs (WebSockets; HTTP checks the
+    same in app/operation.py). Replaces Strawberry's ValidationCache (which cannot hide
+    suggestions)."""
 
     def _settings(self) -> Settings:
         settings = getattr(self.execution_context.context, "settings", None)
@@ -393,21 +426,9 @@ class QueryLimits(SchemaExtension):
         settings = self._settings()
         document = ec.graphql_document
         if ec.pre_execution_errors is None and document is not None:
-            refused = directive_error(document, settings.max_query_directives)
-            ec.pre_execution_errors = [refused] if refused is not None else validate_cached(
-                ec.schema._schema, document, tuple(ec.validation_rules),
-                not settings.suggestions_enabled)
-        if not ec.pre_execution_errors and has_nul(ec.variables):
-            ec.pre_execution_errors = [request_error(ErrorCode.INVALID_INPUT, NUL_MESSAGE)]
+            ec.pre_execution_errors = document_errors(ec.schema._schema, document,
+                                                      tuple(ec.validation_rules), settings)
         if not ec.pre_execution_errors and document is not None:
-            limit = settings.max_query_cost
-            cost = query_cost(ec.schema._schema, document, ec.operation_name, ec.variables)
-            if cost is None:
-                ec.pre_execution_errors = [request_error(
-                    LIMIT_CODE, "The query's shape is too large to estimate (MAX_QUERY_COST).")]
-            elif cost > limit:
-                ec.pre_execution_errors = [request_error(
-                    LIMIT_CODE,
-                    f"The query may fetch about {cost} list items (the product of `first` "
-                    f"along nested lists); the limit is {limit} (MAX_QUERY_COST).")]
+            ec.pre_execution_errors = request_errors(ec.schema._schema, document,
+                                                     ec.operation_name, ec.variables, settings)
         yield
