@@ -21,13 +21,14 @@ still open (another server, or no signal) the same way before the bus stops.
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import signal
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from types import FrameType
+from types import FrameType, TracebackType
 from typing import Any, Protocol
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -81,20 +82,13 @@ class Deadlines:
         self.timeouts: set[asyncio.Timeout] = set()
         self.cut_at: float | None = None  # loop time, once shutting down
 
-    @contextlib.asynccontextmanager
-    async def of_request(self, seconds: float) -> Any:
-        loop = asyncio.get_running_loop()
-        when = loop.time() + seconds
+    def of_request(self, seconds: float) -> "RequestDeadline":
+        """`async with deadlines.of_request(s) as timeout:` the request's deadline, `s` from
+        now or the shutdown's cut, whichever comes first."""
+        when = asyncio.get_running_loop().time() + seconds
         if self.cut_at is not None:
             when = min(when, self.cut_at)
-        async with asyncio.timeout_at(when) as timeout:
-            self.timeouts.add(timeout)
-            token = REQUEST_DEADLINE.set(timeout)
-            try:
-                yield timeout
-            finally:
-                REQUEST_DEADLINE.reset(token)
-                self.timeouts.discard(timeout)
+        return RequestDeadline(self, when)
 
     def shutting_down(self, grace_seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -103,6 +97,32 @@ class Deadlines:
             when = timeout.when()
             if when is not None and when > self.cut_at:  # None: lifted at COMMIT
                 timeout.reschedule(self.cut_at)
+
+
+class RequestDeadline:
+    """One request's `asyncio.timeout`, registered with the Deadlines (so that a shutdown
+    can move it) and in REQUEST_DEADLINE (so that COMMIT can lift it). A class rather than a
+    generator-based context manager: it is entered on every request."""
+
+    __slots__ = ("deadlines", "timeout", "token")
+
+    def __init__(self, deadlines: Deadlines, when: float) -> None:
+        self.deadlines = deadlines
+        self.timeout = asyncio.timeout_at(when)
+        self.token: contextvars.Token[asyncio.Timeout | None] | None = None
+
+    async def __aenter__(self) -> asyncio.Timeout:
+        timeout = await self.timeout.__aenter__()
+        self.deadlines.timeouts.add(timeout)
+        self.token = REQUEST_DEADLINE.set(timeout)
+        return timeout
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> None:
+        if self.token is not None:
+            REQUEST_DEADLINE.reset(self.token)
+        self.deadlines.timeouts.discard(self.timeout)
+        await self.timeout.__aexit__(kind, error, trace)  # raises TimeoutError when it fired
 
 
 def start_watchdog(grace_seconds: float) -> None:

@@ -155,5 +155,10 @@ class RequestIdMiddleware:
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
+        # Bound and reset by token (what `bound_contextvars` does, without a generator-based
+        # context manager per request).
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**tokens)
