@@ -10,15 +10,13 @@ encoding of their frames; the view (app/view.py) selects them.
 import asyncio
 import contextlib
 import json
-import logging
 from collections import OrderedDict
 from typing import Any, Protocol, runtime_checkable
 
 import orjson
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
-from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -27,13 +25,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
-from strawberry.types.execution import ExecutionResult, PreExecutionError
-from strawberry.utils.aio import aclosing
 
+from app import live_streams
 from app.auth import ServiceUnavailable
+from app.websocket_protocol import WRITABLE
+from core.mailbox import Flag
 from resolvers.context import Context
 
-log = logging.getLogger("strawberry.ws.task")
 TRY_AGAIN_LATER = 1013  # WebSocket close code: the server cannot serve now
 
 
@@ -195,7 +193,8 @@ async def _accepted(view: LiveView, scope: dict[str, Any], receive: Any, send: A
     if (await receive())["type"] != "websocket.connect":
         return None
     await send({"type": "websocket.accept", "subprotocol": TRANSPORT_WS})
-    connection = TransportWSConnection(view, send)
+    connection = TransportWSConnection(view, send,
+                                       (scope.get("extensions") or {}).get(WRITABLE))
     context = await view.get_context(HTTPConnection(scope), connection)  # reads the headers
     # The server holds the scope for the connection's life: keep only the headers that are
     # read later (the Host, for links and the broadcast's key), not the whole handshake.
@@ -206,14 +205,16 @@ async def _accepted(view: LiveView, scope: dict[str, Any], receive: Any, send: A
 
 
 class TransportWSConnection:
-    __slots__ = ("view", "send", "context", "operations", "init_timer", "initialised",
-                 "acknowledged", "closed", "__weakref__")
+    __slots__ = ("view", "send", "writable", "backlog", "context", "operations", "init_timer",
+                 "initialised", "acknowledged", "closed", "__weakref__")
 
-    def __init__(self, view: LiveView, send: Any) -> None:
+    def __init__(self, view: LiveView, send: Any, writable: Flag | None = None) -> None:
         self.view = view
         self.send = send
+        self.writable = writable  # the server's flag, set while the socket takes more
+        self.backlog = 0  # frames waiting for the socket
         self.context: Context | None = None
-        self.operations: dict[str, asyncio.Task[None]] | None = None  # made on first use
+        self.operations: dict[str, live_streams.Stream] | None = None  # made on first use
         self.init_timer: asyncio.TimerHandle | None = None
         self.initialised = False
         self.acknowledged = False
@@ -332,54 +333,34 @@ class TransportWSConnection:
                                      "payload": [GraphQLError("Subscription limit reached")
                                                  .formatted]})
             return
-        task = asyncio.create_task(self._operation(operation_id, query, variables,
-                                                   operation_name))
-        operations[operation_id] = task
+        assert self.context is not None
+        stream, new = live_streams.stream_for(self.context, query, variables, operation_name)
+        stream.join(self, operation_id)
+        operations[operation_id] = stream
+        if new:
+            stream.task = asyncio.create_task(stream.run(self.context, query, variables,
+                                                         operation_name))
 
-    async def _operation(self, operation_id: str, query: Any, variables: Any,
-                         operation_name: Any) -> None:
-        from app.schema import schema
+    async def send_frame(self, prefix: str, suffix: str) -> None:
+        writable = self.writable
+        if self.backlog == 0 and (writable is None or writable.is_set()):
+            await self.send_text(prefix + suffix)  # goes out at once: the socket can take it
+            return
+        # Paused (the client reads slowly): its frames wait in order in tasks of their own,
+        # and the stream goes on to the other subscribers.
+        self.backlog += 1
+        task = asyncio.ensure_future(self._send_later(prefix + suffix))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
+    async def _send_later(self, text: str) -> None:
         try:
-            stream = await schema.stream(query, variable_values=variables,
-                                         context_value=self.context,
-                                         operation_name=operation_name)
-            async with aclosing(stream):
-                first = True
-                async for result in stream:
-                    if first and isinstance(result, PreExecutionError):
-                        assert result.errors
-                        reason = _close_reason(result.errors[0])
-                        if reason is not None:
-                            self._forget(operation_id)
-                            await self.close(4400, reason)
-                            return
-                        await self._final(operation_id, {
-                            "id": operation_id, "type": "error",
-                            "payload": [e.formatted for e in result.errors]})
-                        return
-                    if not isinstance(result, ExecutionResult):
-                        await self._final(operation_id, {
-                            "id": operation_id, "type": "error", "payload": [GraphQLError(
-                                "Incremental delivery is not supported over "
-                                "graphql-transport-ws").formatted]})
-                        return
-                    first = False
-                    await self.send_text(_next_frame(operation_id, result))
-            await self._final(operation_id, {"id": operation_id, "type": "complete"})
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("Exception in worker task")
             with contextlib.suppress(Exception):
-                await self._final(operation_id, {"id": operation_id, "type": "complete"})
+                await self.send_text(text)
+        finally:
+            self.backlog -= 1
 
-    async def _final(self, operation_id: str, message: dict[str, Any]) -> None:
-        # De-registered before the last frame: the client may reuse the id at once.
-        if self._forget(operation_id):
-            await self.send_message(message)
-
-    def _forget(self, operation_id: str) -> bool:
+    def forget(self, operation_id: str) -> bool:
         operations = self.operations
         if operations is None or operation_id not in operations:
             return False
@@ -390,38 +371,20 @@ class TransportWSConnection:
 
     def _cancel(self, operation_id: Any) -> None:
         operations = self.operations
-        task = operations.get(operation_id) if operations is not None else None
-        if task is not None:
-            self._forget(operation_id)
-            task.cancel()
+        stream = operations.get(operation_id) if operations is not None else None
+        if stream is not None:
+            self.forget(operation_id)
+            stream.leave(self, operation_id)
 
     async def _end_operations(self) -> None:
-        tasks = list((self.operations or {}).values())
+        streams = list((self.operations or {}).items())
         self.operations = None
-        for task in tasks:
-            task.cancel()
-        # Let the cancelled operations run their finally blocks (their bus subscriptions).
-        for task in tasks:
+        ending = [task for task in (stream.leave(self, operation_id)
+                                    for operation_id, stream in streams) if task]
+        # Let the cancelled streams run their finally blocks (their bus subscriptions).
+        for task in ending:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await task
 
 
 _background: set[asyncio.Task[None]] = set()
-
-
-def _close_reason(error: GraphQLError) -> str | None:
-    if isinstance(error, GraphQLSyntaxError):
-        return error.message
-    if isinstance(error.original_error, CannotGetOperationTypeError):
-        return error.original_error.as_http_error_reason()
-    return None
-
-
-def _next_frame(operation_id: str, result: ExecutionResult) -> str:
-    payload: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [e.formatted for e in result.errors]
-    if result.extensions:
-        payload["extensions"] = result.extensions
-    # A payload of data only is encoded once for all the subscribers it is shared by.
-    return live_frames.encode({"id": operation_id, "type": "next", "payload": payload})

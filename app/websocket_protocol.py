@@ -48,6 +48,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = Mailbox()  # type: ignore[assignment]
         self.writable = Flag(True)  # type: ignore[assignment]
 
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][WRITABLE] = self.writable
+
     async def send(self, message: Any) -> None:
         await super().send(message)
         # uvicorn keeps the handshake's request and response (their headers) for the
@@ -58,4 +64,5 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
                     delattr(self, kept)
 
 
+WRITABLE = "meetings.writable"  # scope extension: the Flag set while the socket takes more
 UVICORN_WS = "app.websocket_protocol:LeanWebSocketProtocol"

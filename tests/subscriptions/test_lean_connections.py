@@ -132,7 +132,7 @@ async def test_a_broadcast_is_executed_once_per_viewer(orm: str,
     assert got[3]["meeting"]["viewerRole"] == "USER"
     assert got[3]["viewer"]["account"]["id"] == m.user.id
     assert got[0]["meeting"]["status"] == got[3]["meeting"]["status"] == "AGREED"
-    # Per event, one execution for the expert's three subscriptions, one for the user's.
-    executed, shared = after["no"] - before["no"], after["yes"] - before["yes"]
-    assert executed in (2, 4), (executed, shared)
-    assert shared == executed
+    # Per event, one execution for the expert's three subscriptions (they share one stream,
+    # app/live_streams.py), one for the user's.
+    executed = after["no"] - before["no"] + after["yes"] - before["yes"]
+    assert executed in (2, 4), executed

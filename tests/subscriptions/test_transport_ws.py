@@ -17,7 +17,7 @@ from models.outbox import OutboxEntry
 from subscriptions import carried, channels
 from subscriptions.bus import InProcessBus
 from subscriptions.relay import Relay
-from tests.support.client import market
+from tests.support.client import at, market
 from tests.support.clock import T0
 from tests.support.live import server
 
@@ -124,3 +124,46 @@ async def test_the_relay_publishes_a_notification_with_its_row(orm: str) -> None
     assert (delivered.id, delivered.kind, delivered.title, delivered.created_at,
             delivered.read_at) == (row.id, NotificationKind.MEETING_CONFIRMED, "t", T0, None)
     assert carried.own_notification(event, stranger) is None
+
+
+def _live_subscriptions(base: str) -> float:
+    for line in httpx.get(f"http://{base}/metrics", timeout=10).text.splitlines():
+        if line.startswith("meetings_live_subscriptions "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no meetings_live_subscriptions gauge")
+
+
+@pytest.mark.slow
+async def test_subscribers_of_one_stream_get_their_own_ids_and_leave_alone(
+        orm: str, client: httpx.AsyncClient) -> None:
+    """Two subscriptions of one viewer with the same document share a stream: each gets
+    every event under its own id, and completing one leaves the other running."""
+    await OutboxEntry.filter(delivered_at__isnull=True).update(delivered_at=T0)
+    m = await market(client)
+    with server(orm) as base:
+        one, two = await _opened(base, m.expert.token), await _opened(base, m.expert.token)
+        for ws, op_id in ((one, "a"), (one, "b"), (two, "c")):
+            await ws.send(_subscribe(op_id, NOTIFICATIONS))
+        await asyncio.sleep(0.5)  # graphql-transport-ws does not acknowledge a subscribe
+        assert _live_subscriptions(base) == 3
+        async with httpx.AsyncClient(base_url=f"http://{base}", timeout=20) as http:
+            m.user.http = http
+            assert (await m.request(at(T0, days=3)))["errors"] == []
+            frames = [json.loads(await asyncio.wait_for(ws.recv(), 10))
+                      for ws in (one, one, two)]
+            assert sorted(f["id"] for f in frames) == ["a", "b", "c"]
+            assert all(f["type"] == "next" and f["payload"] == frames[0]["payload"]
+                       for f in frames)
+            assert frames[0]["payload"]["data"]["notificationReceived"]["kind"] == \
+                "MEETING_REQUESTED"
+
+            await one.send(json.dumps({"id": "a", "type": "complete"}))
+            await one.close()  # "b" goes with its connection; "c" goes on alone
+            await asyncio.sleep(0.3)
+            assert _live_subscriptions(base) == 1
+            assert (await m.request(at(T0, days=4)))["errors"] == []
+            frame = json.loads(await asyncio.wait_for(two.recv(), 10))
+            assert frame["id"] == "c" and frame["type"] == "next"
+        await two.close()
+        await asyncio.sleep(0.3)
+        assert _live_subscriptions(base) == 0
