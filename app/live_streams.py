@@ -15,6 +15,7 @@ own, so that it never holds up the others.
 
 import asyncio
 import contextlib
+import json
 import logging
 from functools import lru_cache
 from typing import Any, Protocol
@@ -48,7 +49,7 @@ class Member(Protocol):
     async def close(self, code: int, reason: str = "") -> None: ...
 
 
-Key = tuple[str, str | None, bytes, int, str | None]
+Key = tuple[str, str | None, str, int, str | None]
 
 
 class Stream:
@@ -171,8 +172,9 @@ def _share_key(context: Context, query: Any, variables: Any, operation_name: Any
     if not _shareable(query, operation_name, context.settings.max_query_tokens):
         return None
     try:
-        encoded = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
+        # Not orjson: its bytes keep a 4 KiB buffer, for each subscriber's key.
+        encoded = json.dumps(variables, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
         return None
     request = context.request
     host = request.headers.get("host") if request is not None else None

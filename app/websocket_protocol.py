@@ -18,6 +18,7 @@ import logging
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.server import ServerProtocol
 
@@ -57,12 +58,15 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         await super().send(message)
         # uvicorn keeps the handshake's request and response (their headers) for the
-        # connection's life; they are only read while accepting.
-        if self.handshake_complete:
-            for kept in ("request", "response"):
-                if hasattr(self, kept):
-                    delattr(self, kept)
+        # connection's life, and so does websockets' parser (a local of its generator);
+        # they are only read while accepting.
+        if self.handshake_complete and hasattr(self, "request"):
+            self.request.headers = _NO_HEADERS
+            del self.request
+        if self.handshake_complete and hasattr(self, "response"):
+            del self.response
 
 
+_NO_HEADERS = Headers()
 WRITABLE = "meetings.writable"  # scope extension: the Flag set while the socket takes more
 UVICORN_WS = "app.websocket_protocol:LeanWebSocketProtocol"
