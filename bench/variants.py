@@ -106,17 +106,23 @@ def strawberry_websockets() -> Any:
 
 
 def separate_statements() -> Any:
-    """The API with a mutation's statements sent one by one, as before the round-trip work of
-    issue 11: Tortoise's own transaction (BEGIN, the SET LOCAL timeouts, SAVEPOINT and
-    RELEASE each a round trip) and `record_change`'s writes one statement each (its SQLite
-    path). The parties' accounts still come with the locked meeting."""
+    """The API with the mutation work of issue 11 undone: a mutation's statements sent one
+    by one (Tortoise's own transaction: BEGIN, the SET LOCAL timeouts, SAVEPOINT and RELEASE
+    each a round trip; `record_change`'s writes, credit moves and conflict reads one
+    statement each, its SQLite path), the locked meeting's query built on every request,
+    and the rate limiter's MULTI/INCRBY/EXPIRE/EXEC pipeline. The parties' accounts and the
+    reason still come with the locked meeting."""
+    import math
+    import time
     from typing import Any as Exc
 
     from tortoise.transactions import in_transaction
 
+    from app import ratelimit
     from app.asgi import create_app
     from core import db
     from resolvers import effects
+    from resolvers.prepared import PreparedQuery
 
     class SetLocalAfterBegin:
         def __init__(self, lock_timeout_ms: int, statement_timeout_ms: int) -> None:
@@ -132,8 +138,25 @@ def separate_statements() -> Any:
         async def __aexit__(self, *exc: Exc) -> None:
             await self._context.__aexit__(*exc)
 
+    async def built_every_time(self: Any, **values: Any) -> Any:
+        return await self._build(**values).first()
+
+    async def pipelined(self: Any, key: str, limit: int, cost: int = 1) -> Any:
+        now = time.time()
+        window = int(now // self.window)
+        name = f"{self.prefix}:{key}:{window}"
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incrby(name, cost)
+            pipe.expire(name, self.window + 1)
+            count, _ = await pipe.execute()
+        retry_after = max(1, math.ceil((window + 1) * self.window - now))
+        return ratelimit.Decision(allowed=int(count) <= limit, count=int(count),
+                                  retry_after=retry_after)
+
     db._operation_transaction = SetLocalAfterBegin  # type: ignore[assignment]
     effects.is_postgres = lambda client: False
+    PreparedQuery.first = built_every_time  # type: ignore[method-assign]
+    ratelimit.RateLimiter.hit = pipelined  # type: ignore[method-assign]
     return create_app()
 
 

@@ -11,6 +11,7 @@ accounts, expert profiles, services, skills, reasons and free slots.
 from typing import cast
 
 from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
 
 from core.errors import ErrorCode, PublicError
 from models.accounts import Account
@@ -23,6 +24,7 @@ from models.meetings import Meeting, Reason
 from models.notifications import Notification
 from models.rows import MeetingRow
 from resolvers.context import Context
+from resolvers.prepared import PreparedQuery
 
 
 def require_viewer(context: Context) -> Account:
@@ -126,12 +128,8 @@ async def meeting_for_update(viewer: Account, meeting_id: int | None, *,
     `reason_code` of each kind that has one (the action's rule decides which is asked)."""
     if not meeting_id:
         raise meeting_not_found()
-    query = Meeting.select_for_update(of=("meeting",)).select_related("user", "expert")
-    if reason_code is not None:
-        query = query.annotate(**{
-            _reason_column(kind): Subquery(Reason.filter(kind=kind, code=reason_code).values("id"))
-            for kind in ReasonKind})
-    meeting = await query.get_or_none(id=meeting_id)
+    meeting = await (_LOCKED.first(meeting_id=meeting_id) if reason_code is None else
+                     _LOCKED_WITH_REASONS.first(meeting_id=meeting_id, reason_code=reason_code))
     party = party_in(meeting, viewer) if meeting is not None else None
     if meeting is None or party is None:
         raise meeting_not_found()
@@ -141,6 +139,22 @@ async def meeting_for_update(viewer: Account, meeting_id: int | None, *,
 
 def _reason_column(kind: ReasonKind) -> str:
     return f"found_{kind.value.lower()}_reason_id"
+
+
+def _locked(meeting_id: int) -> QuerySet[Meeting]:
+    return Meeting.select_for_update(of=("meeting",)).select_related(
+        "user", "expert").filter(id=meeting_id)
+
+
+def _locked_with_reasons(meeting_id: int, reason_code: str) -> QuerySet[Meeting]:
+    return _locked(meeting_id).annotate(**{
+        _reason_column(kind): Subquery(Reason.filter(kind=kind, code=reason_code).values("id"))
+        for kind in ReasonKind})
+
+
+_LOCKED = PreparedQuery(Meeting, _locked, meeting_id=int)
+_LOCKED_WITH_REASONS = PreparedQuery(Meeting, _locked_with_reasons, meeting_id=int,
+                                     reason_code=str)
 
 
 async def participant_meeting(viewer: Account, meeting_id: int | None,
