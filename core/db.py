@@ -60,8 +60,11 @@ class _AcquireTimeout:
         self._pool = pool
         self._timeout = timeout
 
-    def acquire(self, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109
-        return self._pool.acquire(timeout=timeout or self._timeout)
+    async def acquire(self, *, timeout: float | None = None) -> Any:  # noqa: ASYNC109
+        # Not `acquire(timeout=…)`: asyncpg runs a timed acquire through wait_for, one more
+        # Task for every statement outside a transaction. (Tortoise only awaits acquire().)
+        async with asyncio.timeout(timeout or self._timeout):
+            return await self._pool.acquire()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._pool, name)
