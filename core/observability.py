@@ -12,9 +12,9 @@ it in the `X-Request-ID` response header.
 """
 
 import logging
+import os
 import re
 import sys
-import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -132,7 +132,9 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
             if _SANE_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    # 32 random hex digits, as uuid4().hex wrote them, without building a UUID (a third of
+    # the cost).
+    return os.urandom(16).hex()
 
 
 class RequestIdMiddleware:
