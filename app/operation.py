@@ -72,9 +72,25 @@ class Document:
     verdict: list[GraphQLError] | None = None
 
 
-# By (text, token limit, rules, suggestions, directive limit): everything the parse and the
-# verdict depend on. A dict in insertion order; the oldest entry goes when it is full.
-_documents: dict[tuple[Any, ...], Document] = {}
+# Texts' documents, one cache per set of limits (the token limit, the rules, suggestions,
+# the directive limit: everything the parse and the verdict depend on), each a dict in
+# insertion order whose oldest entry goes when it is full.
+_documents: dict[tuple[Any, ...], dict[str, Document]] = {}
+# A settings object's cache, by its identity (held, so that the id is not reused).
+_caches: dict[int, tuple[Settings, dict[str, Document]]] = {}
+
+
+def _cache_for(settings: Settings) -> dict[str, Document]:
+    hit = _caches.get(id(settings))
+    if hit is not None and hit[0] is settings:
+        return hit[1]
+    limits_key = (settings.max_query_tokens, limits.rules_for(settings),
+                  settings.suggestions_enabled, settings.max_query_directives)
+    cache = _documents.setdefault(limits_key, {})
+    if len(_caches) >= 64:
+        _caches.clear()
+    _caches[id(settings)] = (settings, cache)
+    return cache
 _trusted: dict[str, Document] = {}  # by a trusted document's id
 
 
@@ -109,17 +125,16 @@ def document_for(query: str, settings: Settings) -> Document:
     if settings.trusted_documents_only and (manifest is None
                                             or manifest.for_text(query) is None):
         raise request_error(trusted_documents.REQUIRED, trusted_documents.ONLY_TRUSTED)
-    key = (query, settings.max_query_tokens, limits.rules_for(settings),
-           settings.suggestions_enabled, settings.max_query_directives)
-    document = _documents.get(key)
+    cache = _cache_for(settings)
+    document = cache.get(query)
     if document is None:
         try:
             document = Document(parse(query, max_tokens=settings.max_query_tokens))
         except GraphQLError as error:
             document = Document(None, parse_error=error)
-        if len(_documents) >= DOCUMENT_CACHE_SIZE:
-            del _documents[next(iter(_documents))]
-        _documents[key] = document
+        if len(cache) >= DOCUMENT_CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[query] = document
     return document
 
 

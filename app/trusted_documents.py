@@ -180,14 +180,26 @@ def _manifest(paths: tuple[str, ...], rules: tuple[Any, ...]) -> Manifest:
     return load(list(paths), schema._schema, (*specified_rules, *rules))
 
 
+# By the identity of the settings (held, so that the id is not reused): asked twice per
+# request, where the paths' tuple, an import and the lru_cache's key cost microseconds.
+_for_settings: dict[int, tuple[Settings, Manifest | None]] = {}
+
+
 def manifest_for(settings: Settings) -> Manifest | None:
     """The settings' manifests, loaded once per process (None when none are configured)."""
+    hit = _for_settings.get(id(settings))
+    if hit is not None and hit[0] is settings:
+        return hit[1]
     paths = tuple(p.strip() for p in settings.trusted_documents if p.strip())
-    if not paths:
-        return None
-    from schema.limits import rules_for
+    manifest = None
+    if paths:
+        from schema.limits import rules_for
 
-    return _manifest(paths, rules_for(settings))
+        manifest = _manifest(paths, rules_for(settings))
+    if len(_for_settings) >= 64:
+        _for_settings.clear()
+    _for_settings[id(settings)] = (settings, manifest)
+    return manifest
 
 
 def resolve(data: dict[str, Any], settings: Settings) -> None:
