@@ -128,8 +128,9 @@ async def meeting_for_update(viewer: Account, meeting_id: int | None, *,
     `reason_code` of each kind that has one (the action's rule decides which is asked)."""
     if not meeting_id:
         raise meeting_not_found()
-    meeting = await (_LOCKED.first(meeting_id=meeting_id) if reason_code is None else
-                     _LOCKED_WITH_REASONS.first(meeting_id=meeting_id, reason_code=reason_code))
+    meeting = await (_LOCKED.first(Meeting, meeting_id=meeting_id) if reason_code is None else
+                     _LOCKED_WITH_REASONS.first(Meeting, meeting_id=meeting_id,
+                                                reason_code=reason_code))
     party = party_in(meeting, viewer) if meeting is not None else None
     if meeting is None or party is None:
         raise meeting_not_found()
@@ -152,9 +153,8 @@ def _locked_with_reasons(meeting_id: int, reason_code: str) -> QuerySet[Meeting]
         for kind in ReasonKind})
 
 
-_LOCKED = PreparedQuery(Meeting, _locked, meeting_id=int)
-_LOCKED_WITH_REASONS = PreparedQuery(Meeting, _locked_with_reasons, meeting_id=int,
-                                     reason_code=str)
+_LOCKED = PreparedQuery(_locked, meeting_id=int)
+_LOCKED_WITH_REASONS = PreparedQuery(_locked_with_reasons, meeting_id=int, reason_code=str)
 
 
 async def participant_meeting(viewer: Account, meeting_id: int | None,

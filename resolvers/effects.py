@@ -13,7 +13,6 @@ from typing import Any, cast
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
-from tortoise.queryset import ValuesListQuery
 
 from core import clock
 from core.db import is_postgres
@@ -35,6 +34,7 @@ from models.outbox import OutboxEntry
 from models.texts import render
 from resolvers.one_statement import Statement
 from resolvers.outbox import entry, meeting_change, notification, notification_event, record_all
+from resolvers.prepared import Read
 
 
 def columns(meeting: Meeting) -> dict[str, Any]:
@@ -55,7 +55,7 @@ async def record_change(
     notifications: Sequence[Notification] = (),
     moves: Sequence[credits.Move] = (),
     rows: Sequence[Model] = (),
-    reads: Sequence[ValuesListQuery[Any]] = (),
+    reads: Sequence[Read] = (),
 ) -> list[list[Any]]:
     """Records one change of a meeting: its balance `moves` and their ledger entries
     (raising a move's refusal when a balance would go below zero), version + 1, only the
@@ -90,14 +90,14 @@ async def record_change(
         await event.save()
     await record_all([*outbox, *(notification_event(n) for n in notifications),
                       meeting_change(meeting, timeline[-1].id if timeline else None)])
-    return [list(await query) for query in reads]
+    return [list(await query.build(**values)) for query, values in reads]
 
 
 async def _write_at_once(client: BaseDBAsyncClient, meeting: Meeting, changed: list[str],
                          moves: Sequence[credits.Move], rows: Sequence[Model],
                          notifications: Sequence[Notification],
                          timeline: list[TimelineEvent], outbox: Sequence[OutboxEntry],
-                         reads: Sequence[ValuesListQuery[Any]]) -> list[list[Any]]:
+                         reads: Sequence[Read]) -> list[list[Any]]:
     """`record_change`'s writes and reads as one statement: the outbox rows take the ids
     of the notifications and of the last timeline event from the statement's own parts."""
     statement = Statement()
@@ -115,7 +115,8 @@ async def _write_at_once(client: BaseDBAsyncClient, meeting: Meeting, changed: l
         written = statement.insert(f"notification_{i}", [unsaved], returning='"id"')
         around[len(live), "payload"] = _with_id("notification_id", f'SELECT "id" FROM {written}')
         live.append(notification_event(unsaved))
-    columns += [f'ARRAY({statement.read(query)}) AS "read_{i}"' for i, query in enumerate(reads)]
+    columns += [f'ARRAY({statement.read(client, query, **values)}) AS "read_{i}"'
+                for i, (query, values) in enumerate(reads)]
     if timeline:
         written = statement.insert("timeline", timeline, returning='"id"')
         around[len(live), "payload"] = _with_id("event_id", f'SELECT max("id") FROM {written}')
@@ -247,7 +248,7 @@ async def apply_rule(
     late: bool = False,
     assign: Mapping[str, Any] | None = None,
     join_url: str | None = None,
-    reads: Callable[[Meeting], Sequence[ValuesListQuery[Any]]] | None = None,
+    reads: Callable[[Meeting], Sequence[Read]] | None = None,
 ) -> list[list[Any]]:
     """`assign`: columns the system's own data sets (a conference's URL and id);
     `join_url`: the link a notification carries (S4); `reads`: queries about the changed

@@ -37,6 +37,7 @@ from resolvers.busy_calendars import busy_overlapping_query, calendar_names
 from resolvers.chat import conversation_between
 from resolvers.effects import apply_rule
 from resolvers.outbox import record
+from resolvers.prepared import PreparedQuery, Read
 
 
 @dataclass
@@ -73,6 +74,18 @@ def _agreed_overlapping(
     if exclude_id is not None:
         query = query.exclude(id=exclude_id)
     return query.order_by("starts_at", "id")
+
+
+def _agreed_ids(account_id: int, start: datetime, end: datetime,
+                exclude_id: int) -> ValuesListQuery[Any]:
+    return _agreed_overlapping(account_id, start, end, exclude_id).values_list("id", flat=True)
+
+
+# Asked with a change's writes (record_change); built once (resolvers/prepared.py).
+_AGREED_IDS = PreparedQuery(_agreed_ids, account_id=int, start=datetime, end=datetime,
+                            exclude_id=int)
+_BUSY_NAMES = PreparedQuery(busy_overlapping_query, expert_id=int, start=datetime,
+                            end=datetime)
 
 
 def _reason(rule: Rule, code: str | None, found: Mapping[ReasonKind, int]) -> int | None:
@@ -136,17 +149,17 @@ async def act(
                     "startsAt",
                 )
 
-        def warnings_of(changed: Meeting) -> list[ValuesListQuery[Any]]:
+        def warnings_of(changed: Meeting) -> list[Read]:
             """Asked with the change's writes: the ids of the viewer's agreed meetings it
             overlaps, and (only the expert learns the names of their own calendars) the
             expert's calendars busy meanwhile."""
             if not rule.warn_conflicts:
                 return []
-            reads = [_agreed_overlapping(account.id, changed.starts_at, changed.ends_at,
-                                         changed.id).values_list("id", flat=True)]
+            span = {"start": changed.starts_at, "end": changed.ends_at}
+            reads: list[Read] = [(_AGREED_IDS, {"account_id": account.id,
+                                                "exclude_id": changed.id, **span})]
             if party is Party.EXPERT:
-                reads.append(busy_overlapping_query(account.id, changed.starts_at,
-                                                    changed.ends_at))
+                reads.append((_BUSY_NAMES, {"expert_id": account.id, **span}))
             return reads
 
         found = await apply_rule(meeting, rule, party, new_date=new_starts_at,

@@ -11,8 +11,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
-from tortoise.queryset import AwaitableQuery
+
+from resolvers.prepared import PreparedQuery
 
 # Tortoise passes every value as a parameter, so `$n` in its SQL is always a placeholder.
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -62,15 +64,13 @@ class Statement:
         return self.add(name, f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {tuples}'
                               f"{suffix}")
 
-    def read(self, query: AwaitableQuery[Any]) -> str:
-        """A Tortoise query as a subquery of this statement, its parameters renumbered.
-        (It sees the database as it was before the statement: it must not read what the
-        statement writes.)"""
-        query._choose_db_if_not_chosen()
-        query._make_query()  # what `query.sql()` does, without building the SQL twice
-        sql, values = query.query.get_parameterized_sql()
+    def read(self, client: BaseDBAsyncClient, query: PreparedQuery[Any], **values: Any) -> str:
+        """A query as a subquery of this statement, its parameters renumbered. (It sees the
+        database as it was before the statement: it must not read what the statement
+        writes.)"""
+        sql, params, _ = query.parameterized(client, **values)
         offset = len(self.values)
-        self.values.extend(values)
+        self.values.extend(params)
         return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", sql)
 
     def sql(self, select: str) -> str:
