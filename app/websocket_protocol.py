@@ -15,18 +15,56 @@ compose.yaml, `meetings serve`, the benchmarks).
 """
 
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.datastructures import Headers
-from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+from websockets.extensions.permessage_deflate import (
+    PerMessageDeflate,
+    ServerPerMessageDeflateFactory,
+)
+from websockets.frames import Frame, Opcode
 from websockets.server import ServerProtocol
 
 from core.mailbox import Flag, Mailbox
 
 
+class SharedDeflate(PerMessageDeflate):
+    """Without context takeover each message is compressed on its own, so one text with the
+    same parameters compresses to the same bytes on every socket: a frame broadcast to many
+    subscribers under the same operation id (app/live_streams.py) is compressed once. The
+    last few compressed frames are kept, keyed by their text and the window size."""
+
+    def encode(self, frame: Frame) -> Frame:
+        if (frame.opcode is not Opcode.TEXT or not frame.fin
+                or not self.local_no_context_takeover or not isinstance(frame.data, bytes)):
+            return super().encode(frame)
+        key = (frame.data, self.local_max_window_bits)
+        data = _compressed.get(key)
+        if data is None:
+            data = super().encode(frame).data
+            _compressed[key] = data
+            while len(_compressed) > COMPRESSED_KEPT:
+                _compressed.popitem(last=False)
+        return Frame(frame.opcode, data, frame.fin, True, frame.rsv2, frame.rsv3)
+
+
+COMPRESSED_KEPT = 32
+_compressed: OrderedDict[tuple[bytes, int], bytes | bytearray | memoryview] = OrderedDict()
+
+
+class _SharedDeflateFactory(ServerPerMessageDeflateFactory):
+    def process_request_params(self, params: Any, accepted_extensions: Any
+                               ) -> tuple[list[Any], PerMessageDeflate]:
+        response, made = super().process_request_params(params, accepted_extensions)
+        return response, SharedDeflate(
+            made.remote_no_context_takeover, made.local_no_context_takeover,
+            made.remote_max_window_bits, made.local_max_window_bits, made.compress_settings)
+
+
 def deflate_per_message() -> ServerPerMessageDeflateFactory:
-    return ServerPerMessageDeflateFactory(
+    return _SharedDeflateFactory(
         server_no_context_takeover=True,
         client_no_context_takeover=True,
         server_max_window_bits=12,

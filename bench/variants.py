@@ -250,3 +250,13 @@ def strawberry_view() -> Any:
     app.router.routes[0] = Route("/graphql", MeetingsGraphQL(get_settings()),
                                  methods=["GET", "POST"])
     return app
+
+
+def deflate_per_socket() -> Any:
+    """The API compressing every socket's copy of a broadcast frame itself (before
+    app/websocket_protocol.SharedDeflate kept the compressed frames)."""
+    from app import websocket_protocol
+    from app.asgi import create_app
+
+    websocket_protocol.COMPRESSED_KEPT = 0
+    return create_app()

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import os
 import zlib
+from typing import Any
 
 import httpx
 import pytest
@@ -59,6 +60,29 @@ def test_an_idle_connection_holds_no_zlib_stream() -> None:
     body = frame_bytes[4:] if frame_bytes[1] & 0x7F == 126 else frame_bytes[2:]
     inflater = zlib.decompressobj(wbits=-12)
     assert inflater.decompress(body + b"\x00\x00\xff\xff") == payload
+
+
+def test_a_broadcast_frame_is_compressed_once_for_every_socket(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    made: list[int] = []
+    real = zlib.compressobj
+
+    def compressobj(*args: Any, **kwargs: Any) -> Any:
+        made.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zlib, "compressobj", compressobj)
+    first = _handshake("permessage-deflate; client_max_window_bits")
+    second = _handshake("permessage-deflate; client_max_window_bits")
+    payload = b'{"id":"1","type":"next","payload":{"data":{"y":"' + b"xyz" * 100 + b'"}}}'
+    first.send_text(payload)
+    (sent_first,) = first.data_to_send()
+    second.send_text(payload)
+    (sent_second,) = second.data_to_send()
+    assert sent_first == sent_second and sent_first[0] & 0x40
+    assert len(made) == 1  # the second socket reused the first one's output
+    body = sent_second[4:] if sent_second[1] & 0x7F == 126 else sent_second[2:]
+    assert zlib.decompressobj(wbits=-12).decompress(body + b"\x00\x00\xff\xff") == payload
 
 
 @pytest.mark.slow
