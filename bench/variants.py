@@ -138,8 +138,8 @@ def separate_statements() -> Any:
         async def __aexit__(self, *exc: Exc) -> None:
             await self._context.__aexit__(*exc)
 
-    async def built_every_time(self: Any, **values: Any) -> Any:
-        return await self._build(**values).first()
+    async def built_every_time(self: Any, model: Any, **values: Any) -> Any:
+        return await self.build(**values).first()
 
     async def pipelined(self: Any, key: str, limit: int, cost: int = 1) -> Any:
         now = time.time()
