@@ -43,13 +43,14 @@ from graphql import (
 )
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.types.execution import PreExecutionError
 
 from app import auth, operation, trusted_documents
-from app.guards import TooLarge, read_body, refuse_too_large
+from app.guards import CLOSE as _CLOSE
+from app.guards import TooLarge, read_body, too_large_body
 from app.metrics import error_code
 from app.response_status import (
     GRAPHQL_RESPONSE_JSON,
@@ -61,6 +62,7 @@ from app.response_status import (
 from app.schema import RETRY_AFTER_SECONDS
 from app.shutdown import Deadlines, Outcome
 from core.errors import ErrorCode, RequestErrorCode
+from core.observability import bind_request_id, unbind_request_id
 from core.settings import Settings
 from resolvers.context import Context
 from schema.errors import request_error
@@ -77,6 +79,8 @@ _JSON = (b"content-type", b"application/json")
 _GRAPHQL_RESPONSE = (b"content-type", b"application/graphql-response+json; charset=utf-8")
 _HTML = (b"content-type", b"text/html; charset=utf-8")
 _VARY = (b"vary", b"Origin")
+# A response: status, content type header, body, further headers.
+_Answer = tuple[int, tuple[bytes, bytes], bytes, dict[str, str]]
 
 
 def _bad_field(field: str, expected: str) -> HTTPException:
@@ -170,18 +174,38 @@ class GraphQLHTTP:
                          if settings.graphiql_enabled else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, *,
-                       vary: bool = False) -> None:
-        """`vary`: answer with `Vary: Origin`, as CORS does for requests without an Origin
-        (those the fast path takes past it)."""
+                       tail: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+        """`tail`: headers every response of the fast path ends with (the request id; `Vary:
+        Origin` where CORS would have added it). An unexpected exception is answered 500
+        before anything was sent and raised to the server, as Starlette's
+        ServerErrorMiddleware does."""
+        try:
+            answer = await self._answer_request(scope, receive)
+        except Exception:
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]})
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise
+        if answer is None:  # the client went away
+            return
+        status, content_type, content, extra = answer
+        headers = [(b"content-length", str(len(content)).encode()), content_type]
+        headers.extend((k.lower().encode("latin-1"), v.encode("latin-1"))
+                       for k, v in extra.items())
+        headers.extend(tail)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    async def _answer_request(self, scope: Scope, receive: Receive) -> _Answer | None:
         body = await read_body(scope, receive, self.settings.max_body_bytes)
         if body is None:
-            return
+            return None
         if isinstance(body, TooLarge):
-            await refuse_too_large(send, self.settings.max_body_bytes, (_VARY,) if vary else ())
-            return
+            return 413, _JSON, too_large_body(self.settings.max_body_bytes), _CLOSE
         request = Request(scope, receive)
         headers = request.headers
         media_type = media_type_for(headers.get("accept"))
+        content_type = _GRAPHQL_RESPONSE if media_type == GRAPHQL_RESPONSE_JSON else _JSON
         response = _SubResponse()
         context = Context(settings=self.settings, request=request, response=response)
         try:
@@ -191,25 +215,15 @@ class GraphQLHTTP:
         try:
             content = await self._answer(scope["method"], request, body, context, media_type)
         except HTTPException as exc:
-            await self._refused(send, exc, media_type, vary)
-            return
+            log.info("graphql request refused", extra={"status": exc.status_code,
+                                                       "reason": exc.reason[:200]})
+            code = getattr(exc, "code", RequestErrorCode.BAD_REQUEST)
+            refusal = {"errors": [{"message": exc.reason, "extensions": {"code": code.value}}]}
+            return exc.status_code, content_type, json.dumps(refusal).encode(), {}
         if content is None:  # GraphiQL
             assert self.ide_html is not None
-            await _send(send, 200, _HTML, self.ide_html, {}, vary)
-            return
-        await _send(send, response.status_code or 200,
-                    _GRAPHQL_RESPONSE if media_type == GRAPHQL_RESPONSE_JSON else _JSON,
-                    content, response.headers, vary)
-
-    async def _refused(self, send: Send, exc: HTTPException, media_type: str,
-                       vary: bool) -> None:
-        log.info("graphql request refused", extra={"status": exc.status_code,
-                                                   "reason": exc.reason[:200]})
-        code = getattr(exc, "code", RequestErrorCode.BAD_REQUEST)
-        body = {"errors": [{"message": exc.reason, "extensions": {"code": code.value}}]}
-        await _send(send, exc.status_code,
-                    _GRAPHQL_RESPONSE if media_type == GRAPHQL_RESPONSE_JSON else _JSON,
-                    json.dumps(body).encode(), {}, vary)
+            return 200, _HTML, self.ide_html, {}
+        return response.status_code or 200, content_type, content, response.headers
 
     async def _answer(self, method: str, request: Request, body: bytes, context: Context,
                       media_type: str) -> bytes | None:
@@ -321,32 +335,28 @@ class GraphQLHTTP:
 
 
 class FastPath:
-    """Hands `GET`/`POST /graphql` without an Origin header (or with CORS off) to the
-    endpoint directly; everything else goes on through Starlette's stack."""
+    """`GET`/`POST /graphql` without an Origin header (or with CORS off), taken by the app
+    (app/asgi.py) before Starlette's middleware and router, with what of them applies here:
+    the request id (RequestIdMiddleware's), `Vary: Origin` where CORS is on, the 500 of an
+    unexpected exception. Everything else goes through Starlette's stack."""
 
-    def __init__(self, app: ASGIApp, endpoint: GraphQLHTTP, cors: bool) -> None:
-        self.app = app
+    def __init__(self, endpoint: GraphQLHTTP, cors: bool) -> None:
         self.endpoint = endpoint
         self.cors = cors
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (scope["type"] == "http" and scope["path"] == "/graphql"
+    def takes(self, scope: Scope) -> bool:
+        return (scope["type"] == "http" and scope["path"] == "/graphql"
                 and not scope.get("root_path") and scope["method"] in ("GET", "POST", "HEAD")
-                and not (self.cors and any(name == b"origin"
-                                           for name, _ in scope["headers"]))):
-            await self.endpoint(scope, receive, send, vary=self.cors)
-            return
-        await self.app(scope, receive, send)
+                and not (self.cors and any(name == b"origin" for name, _ in scope["headers"])))
 
-
-async def _send(send: Send, status: int, content_type: tuple[bytes, bytes], body: bytes,
-                extra: dict[str, str], vary: bool) -> None:
-    headers = [(b"content-length", str(len(body)).encode()), content_type]
-    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items())
-    if vary:
-        headers.append(_VARY)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id, tokens = bind_request_id(scope)
+        header = (b"x-request-id", request_id.encode("latin-1"))
+        try:
+            await self.endpoint(scope, receive, send,
+                                tail=(_VARY, header) if self.cors else (header,))
+        finally:
+            unbind_request_id(tokens)
 
 
 def _unavailable(message: str) -> GraphQLError:

@@ -39,15 +39,21 @@ async def read_body(scope: Scope, receive: Receive, max_bytes: int) -> bytes | T
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def refuse_too_large(send: Send, max_bytes: int,
-                           extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    body = orjson.dumps(
+CLOSE = {"Connection": "close"}  # a refused body may still be arriving
+
+
+def too_large_body(max_bytes: int) -> bytes:
+    return orjson.dumps(
         {"errors": [{"message": f"The request body is larger than {max_bytes} bytes "
                                 "(MAX_BODY_BYTES).",
                      "extensions": {"code": RequestErrorCode.PAYLOAD_TOO_LARGE.value}}]})
+
+
+async def refuse_too_large(send: Send, max_bytes: int) -> None:
+    body = too_large_body(max_bytes)
     await send({"type": "http.response.start", "status": 413, "headers": [
         (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json"),
-        (b"connection", b"close"), *extra]})
+        (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -240,13 +240,13 @@ def strawberry_view() -> Any:
     middleware stack and router (it lacks the old view's request checks, which cost little)."""
     from starlette.routing import Route
 
-    from app.asgi import create_app
-    from app.graphql_http import FastPath
+    from app.asgi import MeetingsApp, create_app
     from app.view import MeetingsGraphQL
     from core.settings import get_settings
 
     app = create_app()
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not FastPath]
+    assert isinstance(app, MeetingsApp)
+    app.fast_path = None
     app.router.routes[0] = Route("/graphql", MeetingsGraphQL(get_settings()),
                                  methods=["GET", "POST"])
     return app

@@ -137,6 +137,19 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return os.urandom(16).hex()
 
 
+def bind_request_id(scope: Scope) -> tuple[str, Any]:
+    """A request's id, kept in `scope["state"]` and bound in structlog's contextvars for the
+    lines logged while it runs; with the tokens that `unbind_request_id` takes (what
+    `bound_contextvars` does, without a generator-based context manager per request)."""
+    request_id = request_id_from(scope.get("headers") or [])
+    scope.setdefault("state", {})["request_id"] = request_id
+    return request_id, structlog.contextvars.bind_contextvars(request_id=request_id)
+
+
+def unbind_request_id(tokens: Any) -> None:
+    structlog.contextvars.reset_contextvars(**tokens)
+
+
 class RequestIdMiddleware:
     """Pure ASGI (no BaseHTTPMiddleware: the app runs in this task, so the contextvars bound
     here reach every log line of the request, the access log included)."""
@@ -148,8 +161,7 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        request_id = request_id_from(scope.get("headers") or [])
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id, tokens = bind_request_id(scope)
         header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
@@ -157,10 +169,7 @@ class RequestIdMiddleware:
                 message = {**message, "headers": [*message.get("headers", ()), header]}
             await send(message)
 
-        # Bound and reset by token (what `bound_contextvars` does, without a generator-based
-        # context manager per request).
-        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            structlog.contextvars.reset_contextvars(**tokens)
+            unbind_request_id(tokens)

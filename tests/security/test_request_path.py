@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 import app.operation
@@ -87,3 +88,25 @@ async def test_a_repeated_text_is_parsed_once(orm: str, monkeypatch: pytest.Monk
             bad = await http.post("/graphql", json={"query": broken}, headers=bearer)
             assert bad.json()["errors"][0]["message"].startswith("Syntax Error")
     assert parses == [query, broken]
+
+
+async def test_an_unexpected_exception_is_500_on_both_paths(
+        orm: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import auth
+    from app.asgi import create_app
+
+    async def broken(*_: Any) -> None:
+        raise RuntimeError("a bug before the operation")
+
+    monkeypatch.setattr(auth, "authenticate_context", broken)
+    settings = settings_with(**PRODUCTION, cors_origins=["https://app.example"])
+    transport = httpx.ASGITransport(app=create_app(settings, manage_db=False),
+                                    raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        body = {"query": "{ __typename }"}
+        fast = await http.post("/graphql", json=body)
+        stack = await http.post("/graphql", json=body, headers={"Origin": "https://app.example"})
+    for response in (fast, stack):
+        assert response.status_code == 500
+        assert response.text == "Internal Server Error"
+        assert response.headers["content-type"] == "text/plain; charset=utf-8"
