@@ -123,6 +123,7 @@ TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 INIT_TIMEOUT_SECONDS = 60.0  # Strawberry's connection_init_wait_timeout
 MAX_OPERATIONS = 100  # Strawberry's max_subscriptions_per_connection
+MAX_BACKLOG = 256  # frames waiting for one socket that does not read (the bus's queue size)
 KEPT_HEADERS = (b"host",)  # base_url (calendar feed links) and the broadcast's host
 
 
@@ -269,9 +270,7 @@ class TransportWSConnection:
     def _init_timed_out(self) -> None:
         self.init_timer = None
         if not self.initialised:
-            task = asyncio.ensure_future(self.close(4408, "Connection initialisation timeout"))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
+            self._in_background(self.close(4408, "Connection initialisation timeout"))
 
     async def handle(self, message: Any) -> None:
         try:
@@ -342,14 +341,29 @@ class TransportWSConnection:
                                                          operation_name))
 
     async def send_frame(self, prefix: str, suffix: str) -> None:
+        if self.closed:
+            return
         writable = self.writable
         if self.backlog == 0 and (writable is None or writable.is_set()):
             await self.send_text(prefix + suffix)  # goes out at once: the socket can take it
             return
         # Paused (the client reads slowly): its frames wait in order in tasks of their own,
         # and the stream goes on to the other subscribers.
+        if self.backlog >= MAX_BACKLOG:
+            # Hundreds of frames unread: closed rather than held without end (the frames
+            # waiting are dropped). The client reconnects and catches up (`after`), as
+            # after a server restart.
+            self.closed = True
+            self._in_background(self.send({"type": "websocket.close",
+                                           "code": TRY_AGAIN_LATER,
+                                           "reason": "Too many frames unread"}))
+            return
         self.backlog += 1
-        task = asyncio.ensure_future(self._send_later(prefix + suffix))
+        self._in_background(self._send_later(prefix + suffix))
+
+    @staticmethod
+    def _in_background(step: Any) -> None:
+        task = asyncio.ensure_future(step)
         _background.add(task)
         task.add_done_callback(_background.discard)
 

@@ -10,6 +10,8 @@ import httpx
 import pytest
 import websockets
 
+from app.websocket_handlers import MAX_BACKLOG, TransportWSConnection
+from core.mailbox import Flag
 from models.accounts import Account
 from models.enums import NotificationKind, OutboxKind
 from models.notifications import Notification
@@ -167,3 +169,25 @@ async def test_subscribers_of_one_stream_get_their_own_ids_and_leave_alone(
         await two.close()
         await asyncio.sleep(0.3)
         assert _live_subscriptions(base) == 0
+
+
+async def test_a_socket_that_reads_nothing_is_closed_not_buffered_without_end() -> None:
+    sent: list[dict[str, Any]] = []
+    gate = asyncio.Event()
+
+    async def send(message: dict[str, Any]) -> None:
+        await gate.wait()  # the transport is paused until the gate opens
+        sent.append(message)
+
+    paused = Flag(False)
+    connection = TransportWSConnection(view=None, send=send, writable=paused)  # type: ignore[arg-type]
+    for n in range(MAX_BACKLOG + 5):
+        await connection.send_frame('{"id":"1"', f',"type":"next","payload":{{"n":{n}}}}}')
+    assert connection.closed and connection.backlog == MAX_BACKLOG
+    gate.set()
+    for _ in range(50):
+        await asyncio.sleep(0)
+    # Closed with 1013 (try again later): what was waiting is dropped, the client catches
+    # up when it subscribes again.
+    assert sent == [{"type": "websocket.close", "code": 1013,
+                     "reason": "Too many frames unread"}]
