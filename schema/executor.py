@@ -30,7 +30,7 @@ import asyncio
 import inspect
 import json
 from collections import OrderedDict
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from graphql import (
     ExecutionResult,
@@ -58,6 +58,7 @@ from core.metrics import LIVE_EVENT_EXECUTIONS
 # getter reads (Undefined: not at hand); None for a field that takes graphql-core's path.
 Plain = tuple[str, Any, Any, bool | None]
 _BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+R = TypeVar("R", dict[str, Any], list[Any])
 # The metadata key of a field's "ready" function: (source, context) -> the value the field's
 # resolver would return now, or Undefined when the resolver must run (schema/types.py).
 READY = "fast_executor_ready"
@@ -286,30 +287,26 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     result = self._execute_object_field(
                         parent_type, source_value, field_details_list,
                         Path(path, response_name, parent_type.name), plain[1], plain[2])
-                    if result is not Undefined:
-                        results[response_name] = result
-                        if is_awaitable(result):
-                            awaitable_fields.append(response_name)
-                    continue
-                if plain is not None:
-                    _, attribute, leaf, non_null = plain
-                    try:
-                        value = getattr(source_value, attribute)
-                        if value is None:
-                            if not non_null:
-                                results[response_name] = None
-                                continue
-                        elif value is not Undefined and not isinstance(value, Exception):
-                            coerced = leaf.coerce_output_value(value)
-                            if coerced is not None and coerced is not Undefined:
-                                results[response_name] = coerced
-                                continue
-                    except Exception:  # noqa: BLE001, S110 - graphql-core reports it below
-                        pass
-                # Not a plain success: graphql-core's own path decides what it becomes.
-                result = self.execute_field(
-                    parent_type, source_value, field_details_list,
-                    Path(path, response_name, parent_type.name), position_context)
+                else:
+                    if plain is not None:
+                        _, attribute, leaf, non_null = plain
+                        try:
+                            value = getattr(source_value, attribute)
+                            if value is None:
+                                if not non_null:
+                                    results[response_name] = None
+                                    continue
+                            elif value is not Undefined and not isinstance(value, Exception):
+                                coerced = leaf.coerce_output_value(value)
+                                if coerced is not None and coerced is not Undefined:
+                                    results[response_name] = coerced
+                                    continue
+                        except Exception:  # noqa: BLE001, S110 - graphql-core reports it below
+                            pass
+                    # Not a plain success: graphql-core's own path decides what it becomes.
+                    result = self.execute_field(
+                        parent_type, source_value, field_details_list,
+                        Path(path, response_name, parent_type.name), position_context)
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -414,28 +411,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_indices:
             return completed_results
-        return self._gather_items(completed_results, awaitable_indices)
+        return self._gather(completed_results, awaitable_indices)
 
     @staticmethod
-    async def _gather_items(completed_results: list[Any], awaitable_indices: list[int]
-                            ) -> list[Any]:
-        if len(awaitable_indices) == 1:
-            index = awaitable_indices[0]
-            completed_results[index] = await completed_results[index]
+    async def _gather(results: R, awaiting: list[Any]) -> R:
+        """`results` (a field's dict or a list's items) with its awaitables at `awaiting`
+        replaced by what they give, awaited together as graphql-core does."""
+        if len(awaiting) == 1:
+            results[awaiting[0]] = await results[awaiting[0]]
         else:
-            awaited = await gather_with_cancel(*(completed_results[i] for i in awaitable_indices))
-            for index, sub_result in zip(awaitable_indices, awaited, strict=True):
-                completed_results[index] = sub_result
-        return completed_results
-
-    async def _gather(self, results: dict[str, Any], awaitable_fields: list[str]
-                      ) -> dict[str, Any]:
-        if len(awaitable_fields) == 1:
-            field = awaitable_fields[0]
-            results[field] = await results[field]
-        else:
-            awaited = await gather_with_cancel(*(results[f] for f in awaitable_fields))
-            results.update(zip(awaitable_fields, awaited, strict=True))
+            awaited = await gather_with_cancel(*(results[key] for key in awaiting))
+            for key, value in zip(awaiting, awaited, strict=True):
+                results[key] = value
         return results
 
 
