@@ -260,3 +260,22 @@ def deflate_per_socket() -> Any:
 
     websocket_protocol.COMPRESSED_KEPT = 0
     return create_app()
+
+
+def cyclic_executor() -> Any:
+    """The API with graphql-core's own resolve-info helpers (bound methods of the executor,
+    which holds them): each request's graph is freed by the cyclic collector, not at once."""
+    from graphql import GraphQLResolveInfoHelpers
+
+    from app.asgi import create_app
+    from schema.executor import FastExecutor
+
+    original = FastExecutor.__init__
+
+    def init(self: FastExecutor, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.async_helpers = GraphQLResolveInfoHelpers(gather=self.gather_async_work,
+                                                       track=self.track_async_work)
+
+    FastExecutor.__init__ = init  # type: ignore[method-assign]
+    return create_app()

@@ -7,6 +7,7 @@ aliases, fragments, directives, __typename, interfaces, lists); and queries gene
 the API's schema by hypothesis-graphql, run on a market's data as its expert."""
 
 import enum
+import gc
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -370,3 +371,23 @@ async def test_generated_queries_complete_as_the_default_executor_does(
                           loaders=Loaders(expert_with_meetings.id))
         outcomes.append(await run(api_schema._schema, query, executor, context))
     assert outcomes[0] == outcomes[1], query
+
+
+async def test_a_request_leaves_no_reference_cycle(expert_with_meetings: AccountRow) -> None:
+    """The executor does not hold itself (through its resolve-info helpers): what a list
+    request built is freed when it ends, not left for the cyclic collector."""
+    query = """{ meetings(first: 5) { edges { node { id user { id } timeline { kind } } } } }"""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        context = Context(account=expert_with_meetings,
+                          loaders=Loaders(expert_with_meetings.id))
+        body = json.loads(await run(api_schema._schema, query, FastExecutor, context))
+        assert body["data"]["meetings"]["edges"]
+        del context
+        gc.collect()
+        left = {type(o).__name__ for o in gc.garbage}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert not left & {"FastExecutor", "Context", "Loaders", "DataLoader", "MeetingRow"}, left
