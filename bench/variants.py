@@ -228,10 +228,12 @@ def resolved_objects() -> Any:
 
 
 def list_before() -> Any:
-    """The meeting list as it was before models/rows.py and the object fast path: both
-    `orm_reads` and `resolved_objects`."""
+    """The meeting list as it was before models/rows.py, the object fast path and the weak
+    resolve-info helpers: `orm_reads`, `resolved_objects` and `cyclic_executor` at once
+    (each patches the code it undoes, then builds an app; the last one is served)."""
     orm_reads()
-    return resolved_objects()
+    resolved_objects()
+    return cyclic_executor()
 
 
 def strawberry_view() -> Any:
