@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable
 
 from starlette.applications import Starlette
@@ -87,9 +88,17 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         undo_signals = on_signals(graphql.websockets,
                                   grace_seconds=settings.graceful_shutdown_seconds,
                                   drain=drain, deadlines=deadlines)
+        # What startup built (modules, the schema, pools, caches) lives as long as the
+        # process: frozen, it is left out of the collector's passes, whose full ones would
+        # otherwise walk all of it again and again.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            # Back in the collector's care, so that an app stopped in a process that goes on
+            # (the tests start many) can be collected.
+            gc.unfreeze()
             undo_signals()
             # Each step bounded: the process ends even with Redis or PostgreSQL gone.
             await _step(graphql.websockets.close_all(), "close the WebSockets", timeout=11)

@@ -78,8 +78,8 @@ def compare(args: argparse.Namespace, url: str, redis: str, bearer: str,
     for app, values in runs.items():
         print(f"{args.load} {app}: median {statistics.median(v[0] for v in values):.0f} "
               f"requests/s {[round(v[0]) for v in values]}, server CPU "
-              f"{statistics.median(v[1] for v in values) * 1000:.2f} ms per request "
-              f"{[round(v[1] * 1000, 2) for v in values]}")
+              f"{statistics.median(v[1] for v in values) * 1000:.3f} ms per request "
+              f"{[round(v[1] * 1000, 3) for v in values]}")
 
 
 def main() -> None:

@@ -281,3 +281,15 @@ def cyclic_executor() -> Any:
 
     FastExecutor.__init__ = init  # type: ignore[method-assign]
     return create_app()
+
+
+def unfrozen() -> Any:
+    """The API without its startup heap frozen (app/asgi.py's lifespan): the collector's
+    full passes walk it."""
+    import gc
+
+    from app.asgi import create_app
+
+    gc.freeze = lambda: None
+    return create_app()
+
