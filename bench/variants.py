@@ -293,3 +293,12 @@ def unfrozen() -> Any:
     gc.freeze = lambda: None
     return create_app()
 
+
+def resolver_wrappers() -> Any:
+    """The API with every resolver called through Strawberry's wrapper chain, including
+    those that take nothing but `self` (before schema/executor.py called them itself)."""
+    from app.asgi import create_app
+    from schema import executor
+
+    executor._self_only_method = lambda *args: None  # type: ignore[assignment]
+    return create_app()

@@ -12,15 +12,17 @@ nothing, an attribute that raises) goes through graphql-core's own `execute_fiel
 then produces exactly the data, null bubbling and located error it always does. Aliases,
 directives and fragments are already resolved into the grouped field set the loop reads.
 
-Object and list fields take a short path too when their value is at hand without a
-resolver call: a default-resolved attribute (an edge's `node`, a connection's `edges`), or a
-field that declares a `READY` function in its metadata — the value its resolver would return,
-read from the request's context, or Undefined when the resolver has work to do (a relation
-whose DataLoader has not loaded yet). The value is then completed as graphql-core completes
-it — non-null checks, each list item with its own error handling, `is_type_of`, the
-memoised sub-selection — without a resolve-info, and anything else (an abstract type, an
-iterable that is not a list, an awaitable item, a type with its own `is_type_of`) goes
-through graphql-core's `complete_value` from that level on.
+Object and list fields take a short path too when their value is at hand without
+Strawberry's resolver chain: a default-resolved attribute (an edge's `node`, a connection's
+`edges`); a field that declares a `READY` function in its metadata — the value its resolver
+would return, read from the request's context, or Undefined when the resolver has work to
+do (a relation whose DataLoader has not loaded yet); or a synchronous resolver of `self`
+alone (`Viewer.account`), called directly, since the chain has nothing to do for it. The
+value is then completed as graphql-core completes it — non-null checks, each list item
+with its own error handling, `is_type_of`, the memoised sub-selection — without a
+resolve-info, and anything else (an abstract type, an iterable that is not a list, an
+awaitable item, a type with its own `is_type_of`) goes through graphql-core's
+`complete_value` from that level on.
 
 tests/schema/test_fast_executor.py runs the suite's operations and generated queries
 through this and the default executor and compares results and errors.
@@ -118,12 +120,41 @@ def object_getter(schema: GraphQLSchema, parent_type: GraphQLObjectType,
     ready = strawberry_field.metadata.get(READY)
     if ready is not None:
         return ready
+    method = _self_only_method(schema, strawberry_field)
+    if method is not None:
+        return method
     if (getattr(field_def.resolve, "_is_default", False)
             and strawberry_field.default_resolver is getattr
             and strawberry_field.is_basic_field):
         attribute = strawberry_field.python_name
         return lambda source, _context: getattr(source, attribute)
     return None
+
+
+def _self_only_method(schema: GraphQLSchema, strawberry_field: Any) -> Any:
+    """For a synchronous resolver that takes nothing but `self` (e.g. `Viewer.account`): a
+    getter that calls it as Strawberry's wrapper chain would — no arguments, no field
+    extensions (nor permission classes, which are one) and no exception handlers leave that
+    chain nothing to do but `resolver(source)`. What it raises is returned, so that
+    completion reports it exactly as graphql-core's `execute_field` reports a raising
+    resolver, without calling it twice."""
+    resolver = strawberry_field.base_resolver
+    if (resolver is None or resolver.is_async or strawberry_field.arguments
+            or resolver.self_parameter is None or len(resolver.signature.parameters) != 1):
+        return None
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    converter = getattr(strawberry_schema, "schema_converter", None)
+    if converter is None or getattr(converter, "_exception_handler_specs", True):
+        return None
+    function = resolver.wrapped_func
+
+    def call(source: Any, _context: Any) -> Any:
+        try:
+            return function(source)
+        except Exception as error:  # noqa: BLE001 - completion raises it where graphql-core would
+            return error
+
+    return call
 
 
 def _own_is_type_of(object_type: GraphQLObjectType) -> bool:

@@ -11,7 +11,7 @@ import gc
 import json
 import os
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import graphql
 import httpx
@@ -121,6 +121,21 @@ class Holder(Named):
     async def prepared(self) -> Leaf:
         return _leaf(name="ready") if self.ready_mode == "ready" else _leaf(name="resolved")
 
+    @strawberry.field
+    def own(self) -> Leaf:
+        """A resolver of `self` alone, which the fast path calls itself."""
+        OWN_CALLS.append(self.name)
+        if self.ready_mode == "raise":
+            raise RuntimeError("own is broken")
+        return cast(Leaf, None) if self.ready_mode == "later" else _leaf(name=self.name)
+
+    @strawberry.field
+    def own_with_info(self, info: strawberry.Info) -> Leaf:
+        return _leaf(name=str(info.path.key))
+
+
+OWN_CALLS: list[str] = []
+
 
 def _holder(name: str = "h", **changes: Any) -> Holder:
     values: dict[str, Any] = dict(
@@ -209,6 +224,11 @@ class EdgeQuery:
             _holder("exception-value", maybe_leaf=ValueError("an exception as a value")),
         ]
 
+    @strawberry.field
+    def own_holders(self) -> list[Holder | None]:
+        return [_holder("fine"), _holder("own-raises", ready_mode="raise"),
+                _holder("own-null", ready_mode="later"), _raising_holder()]
+
 
 EDGE = strawberry.Schema(query=EdgeQuery)._schema
 ALL = "name nickname count ratio colour maybeColour at shout __typename"
@@ -232,6 +252,8 @@ EDGE_QUERIES = [
     "holders { name prepared { name } leaf { ...F } } } } fragment F on Leaf { name colour }",
     "{ badHolders { name leaf { name } maybeLeaf { name } leaves { name } "
     "maybeLeaves { name } grid { name } nameds { name } prepared { name } } }",
+    "{ ownHolders { name own { name } ownWithInfo { name } } holder { own { name } "
+    "holders { own { ...F } } } } fragment F on Leaf { name colour }",
     "{ badHolders { x: leaves { name } y: leaves { nickname } maybeLeaf { name } } }",
 ]
 
@@ -242,6 +264,19 @@ async def test_edge_cases_complete_as_the_default_executor_does(query: str) -> N
     fast = await run(EDGE, query, FastExecutor, variables=variables)
     default = await run(EDGE, query, DEFAULT, variables=variables)
     assert fast == default
+
+
+async def test_a_resolver_of_self_alone_runs_once_and_reports_as_graphql_core_does() -> None:
+    query = "{ ownHolders { name own { name } } }"
+    OWN_CALLS.clear()
+    body = json.loads(await run(EDGE, query, FastExecutor))
+    assert len(OWN_CALLS) == len(set(OWN_CALLS)) == len(body["data"]["ownHolders"])
+    messages = {error["message"] for error in body["errors"]}
+    assert {"own is broken", "Cannot return null for non-nullable field Holder.own."} <= messages
+    holder = EDGE.get_type("Holder")
+    assert isinstance(holder, graphql.GraphQLObjectType)
+    assert object_getter(EDGE, holder, "own") is not None
+    assert object_getter(EDGE, holder, "ownWithInfo") is None  # it needs a resolve-info
 
 
 async def test_the_edge_cases_do_produce_errors_and_nulls() -> None:
