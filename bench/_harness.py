@@ -5,6 +5,7 @@ scripts in this folder print figures, they assert nothing about timings."""
 
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -128,6 +129,23 @@ def _server_preexec() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = NOFILE if hard == resource.RLIM_INFINITY else min(NOFILE, hard)
     resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+@contextlib.contextmanager
+def no_client_gc() -> Iterator[None]:
+    """The load generator without its cyclic collector while it times arrivals. A Python
+    client holding 10,000 sockets spends up to ~0.8 s in one full collection, and every
+    frame that arrives meanwhile is timed late: measured at 10,000 connections, targeted
+    p99 48.9 ms / max 757 ms with the collector, 4.7 / 14.6 ms without, same server. wrk,
+    the HTTP load generator, has no such pauses; the server keeps its own collector."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def cpu_seconds(pid: int) -> float:

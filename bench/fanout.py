@@ -42,6 +42,7 @@ from _harness import (
     market,
     ms,
     next_event,
+    no_client_gc,
     percentile,
     pin_self,
     raise_nofile,
@@ -214,24 +215,25 @@ async def run_size(server: Server, redis_url: str, m: Market, stepper: Stepper, 
             result.rss_idle_kib = server.rss_kib()
             profiler = await start_profile(server, profile)
 
-            for index in range(events + 1):  # the first change warms up
-                cpu_server, cpu_client = cpu_seconds(server.pid), time.process_time()
-                received, version = await stepper.change(http)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrivals.waiter(version).wait(), 120)
-                cpu_server = cpu_seconds(server.pid) - cpu_server
-                cpu_client = time.process_time() - cpu_client
-                times = arrivals.times.get(version, [])
-                if index == 0:
-                    continue
-                latencies = [t - received for t in times]
-                result.latencies += latencies
-                result.last_arrivals.append(max(latencies, default=float("nan")))
-                result.missing += len(sockets) - len(times)
-                result.early += sum(1 for v in latencies if v < 0)
-                result.server_cpu_per_event.append(cpu_server)
-                result.client_cpu_per_event.append(cpu_client)
-                await asyncio.sleep(1.0)
+            with no_client_gc():
+                for index in range(events + 1):  # the first change warms up
+                    cpu_server, cpu_client = cpu_seconds(server.pid), time.process_time()
+                    received, version = await stepper.change(http)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(arrivals.waiter(version).wait(), 120)
+                    cpu_server = cpu_seconds(server.pid) - cpu_server
+                    cpu_client = time.process_time() - cpu_client
+                    times = arrivals.times.get(version, [])
+                    if index == 0:
+                        continue
+                    latencies = [t - received for t in times]
+                    result.latencies += latencies
+                    result.last_arrivals.append(max(latencies, default=float("nan")))
+                    result.missing += len(sockets) - len(times)
+                    result.early += sum(1 for v in latencies if v < 0)
+                    result.server_cpu_per_event.append(cpu_server)
+                    result.client_cpu_per_event.append(cpu_client)
+                    await asyncio.sleep(1.0)
             result.rss_after_kib = server.rss_kib()
             if profiler is not None:  # py-spy writes its file on SIGINT
                 profiler.send_signal(signal.SIGINT)

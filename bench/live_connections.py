@@ -43,6 +43,7 @@ from _harness import (  # noqa: E402
     fresh_database,
     machine,
     ms,
+    no_client_gc,
     percentile,
     pin_self,
     raise_nofile,
@@ -171,6 +172,30 @@ async def measure(server: Server, redis_url: str, url: str, ids: list[int], toke
     rows = await notifications(url, [ids[i] for pair in pairs for i in pair])
     published: dict[int, tuple[float, int]] = {}
     cpu_before = _cpu_seconds(server.pid)
+    with no_client_gc():
+        await _send_and_await(redis, rows, pairs, rate, published, clients)
+    cpu = _cpu_seconds(server.pid) - cpu_before
+    await redis.aclose()
+    latencies = [clients[who].arrivals[row] - at for row, (at, who) in published.items()
+                 if row in clients[who].arrivals]
+    after = server.rss_kib()
+    for c in clients:
+        with contextlib.suppress(Exception):
+            await c.ws.close()
+    return {"connections": n, "setup_s": setup, "rss_before_kib": before,
+            "rss_idle_kib": idle, "rss_after_kib": after,
+            "kib_per_connection": (idle - before) / n, "deflate_negotiated": deflate,
+            "events": events, "arrivals": len(latencies), "expected": len(published),
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
+            "max": max(latencies) if latencies else float("nan"),
+            "server_cpu_ms_per_event": 1000 * cpu / max(1, events)}
+
+
+async def _send_and_await(redis: Any, rows: list[dict[str, Any]], pairs: list[list[int]],
+                          rate: int, published: dict[int, tuple[float, int]],
+                          clients: list[Client]) -> None:
+    """Publishes each pair's two events at `rate` pairs per second, then waits until every
+    event arrived or nothing more came for 5 s."""
     t0 = time.perf_counter()
     for k, (a, b) in enumerate(pairs):
         due = t0 + k / rate
@@ -194,21 +219,6 @@ async def measure(server: Server, redis_url: str, url: str, ids: list[int], toke
         if now != seen:
             seen, quiet_since = now, time.monotonic()
         await asyncio.sleep(0.2)
-    cpu = _cpu_seconds(server.pid) - cpu_before
-    await redis.aclose()
-    latencies = [clients[who].arrivals[row] - at for row, (at, who) in published.items()
-                 if row in clients[who].arrivals]
-    after = server.rss_kib()
-    for c in clients:
-        with contextlib.suppress(Exception):
-            await c.ws.close()
-    return {"connections": n, "setup_s": setup, "rss_before_kib": before,
-            "rss_idle_kib": idle, "rss_after_kib": after,
-            "kib_per_connection": (idle - before) / n, "deflate_negotiated": deflate,
-            "events": events, "arrivals": len(latencies), "expected": len(published),
-            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
-            "max": max(latencies) if latencies else float("nan"),
-            "server_cpu_ms_per_event": 1000 * cpu / max(1, events)}
 
 
 def main() -> None:
