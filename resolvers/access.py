@@ -85,6 +85,12 @@ async def own_notification(viewer: Account, notification_id: int | None) -> Noti
     return await Notification.get_or_none(id=notification_id, recipient_id=viewer.id)
 
 
+def own_carried_notification(viewer: Account, row: Notification) -> Notification | None:
+    """A notification a live event carried (not read from the table), under the same rule
+    as `own_notification`: the viewer's own only."""
+    return row if row.recipient_id == viewer.id else None
+
+
 async def own_notification_ids(viewer: Account, ids: list[int]) -> set[int]:
     """Those of `ids` that are the viewer's own notifications."""
     rows = await Notification.filter(recipient_id=viewer.id, id__in=ids).values_list(

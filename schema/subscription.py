@@ -222,8 +222,9 @@ class Subscription:
                 rows = []
                 if event.get(LOST) and last is not None:
                     rows = await since(last)  # overflowed: the table has what was dropped
-                one = carried.own_notification(event, viewer) if carried.NOTIFICATION in event \
-                    else await retry_transient(
+                row_carried = carried.notification_of(event)
+                one = access.own_carried_notification(viewer, row_carried) \
+                    if row_carried is not None else await retry_transient(
                         functools.partial(access.own_notification, viewer,
                                           event["notification_id"]),
                         what="loading a notification")

@@ -8,7 +8,6 @@ row (an event published by an older process) the subscriber reads it as before.
 from datetime import datetime
 from typing import Any
 
-from models.accounts import Account
 from models.enums import NotificationKind, OutboxKind
 from models.notifications import Notification
 
@@ -40,11 +39,12 @@ def notification_values(row: dict[str, Any]) -> dict[str, Any]:
     return {k: _plain(row.get(k)) for k in _FIELDS}
 
 
-def own_notification(event: dict[str, Any], viewer: Account) -> Notification | None:
-    """The carried row when it is the viewer's (as resolvers/access.own_notification)."""
-    values = dict(event[NOTIFICATION])
-    if values.get("recipient_id") != viewer.id:
+def notification_of(event: dict[str, Any]) -> Notification | None:
+    """The notification row the event carries, or None if it carries none. Whose it is is
+    for resolvers/access.own_carried_notification to say."""
+    if NOTIFICATION not in event:
         return None
+    values = dict(event[NOTIFICATION])
     values["kind"] = NotificationKind(values["kind"])
     for key in ("created_at", "read_at"):
         if isinstance(values.get(key), str):

@@ -15,7 +15,9 @@
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from tortoise.models import Model
 
 from core import clock
 from models.chat import Message
@@ -27,6 +29,7 @@ from subscriptions import channels
 SLACK = timedelta(seconds=1)
 ROW_SLACK = timedelta(seconds=30)
 LIMIT = 10_000
+R = TypeVar("R", bound=Model)
 
 
 @dataclass
@@ -54,18 +57,19 @@ async def meeting_changes_after(position: int, channel: str,
 
 
 async def notifications_after(notification_id: int, recipient_id: int) -> list[Notification]:
-    anchor = await Notification.get_or_none(id=notification_id, recipient_id=recipient_id)
-    if anchor is None:
-        return []
-    return await Notification.filter(
-        recipient_id=recipient_id, created_at__gte=anchor.created_at - ROW_SLACK,
-    ).exclude(id=anchor.id).order_by("id")
+    return await _rows_after(Notification, notification_id, recipient_id=recipient_id)
 
 
 async def messages_after(message_id: int, conversation_id: int) -> list[Message]:
-    anchor = await Message.get_or_none(id=message_id, conversation_id=conversation_id)
+    return await _rows_after(Message, message_id, conversation_id=conversation_id)
+
+
+async def _rows_after(model: type[R], row_id: int, **scope: int) -> list[R]:
+    """The rows of `scope` (one recipient's, one conversation's) since `row_id`'s own, which
+    must be in that scope too."""
+    anchor = await model.filter(id=row_id, **scope).first()
     if anchor is None:
         return []
-    return await Message.filter(
-        conversation_id=conversation_id, created_at__gte=anchor.created_at - ROW_SLACK,
-    ).exclude(id=anchor.id).order_by("id")
+    created_at = anchor.created_at  # type: ignore[attr-defined]
+    return await model.filter(**scope, created_at__gte=created_at - ROW_SLACK,
+                              ).exclude(id=row_id).order_by("id")

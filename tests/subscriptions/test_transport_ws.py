@@ -16,6 +16,7 @@ from models.accounts import Account
 from models.enums import NotificationKind, OutboxKind
 from models.notifications import Notification
 from models.outbox import OutboxEntry
+from resolvers import access
 from subscriptions import carried, channels
 from subscriptions.bus import InProcessBus
 from subscriptions.relay import Relay
@@ -121,11 +122,13 @@ async def test_the_relay_publishes_a_notification_with_its_row(orm: str) -> None
         event = await asyncio.wait_for(anext(aiter(events)), 5)
     assert event[carried.NOTIFICATION]["title"] == "t"
     await row.delete()  # the subscriber builds its answer from the event alone
-    delivered = carried.own_notification(event, viewer)
+    row_carried = carried.notification_of(event)
+    assert row_carried is not None
+    delivered = access.own_carried_notification(viewer, row_carried)
     assert delivered is not None
     assert (delivered.id, delivered.kind, delivered.title, delivered.created_at,
             delivered.read_at) == (row.id, NotificationKind.MEETING_CONFIRMED, "t", T0, None)
-    assert carried.own_notification(event, stranger) is None
+    assert access.own_carried_notification(stranger, row_carried) is None
 
 
 def _live_subscriptions(base: str) -> float:
